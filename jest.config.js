@@ -1,0 +1,11 @@
+import { createDefaultEsmPreset } from 'ts-jest';
+
+/** @type {import('jest').Config} */
+export default {
+  ...createDefaultEsmPreset({ tsconfig: 'tsconfig.json' }),
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testTimeout: 20000,
+};
