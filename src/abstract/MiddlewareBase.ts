@@ -1,0 +1,27 @@
+import { injectable } from 'inversify';
+
+/**
+ * The contract of a middleware: `dispatch(request, next)`, as in the Python package's
+ * `dispatch(request, call_next)`. Subclasses decide which request and `next` shapes they serve.
+ *
+ * @typeParam TRequest - the request type(s) accepted.
+ * @typeParam TNext - the continuation type(s) accepted.
+ * @typeParam TResult - what `dispatch` resolves to.
+ *
+ * @example
+ * ```ts
+ * class Timing extends MiddlewareBase<Request, (r: Request) => Promise<Response>, Response> {
+ *   async dispatch(request: Request, next: (r: Request) => Promise<Response>) {
+ *     const started = performance.now();
+ *     const response = await next(request);
+ *     response.headers.set('server-timing', `app;dur=${performance.now() - started}`);
+ *     return response;
+ *   }
+ * }
+ * ```
+ */
+@injectable()
+export abstract class MiddlewareBase<TRequest = unknown, TNext = unknown, TResult = unknown> {
+  /** Handles `request`, calling `next` to reach the rest of the application. */
+  abstract dispatch(request: TRequest, next: TNext): Promise<TResult>;
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Session } from '../concrete/Session.js';
+import type { RequestView, SessionEngine } from '../core/SessionEngine.js';
+import type { SessionRegistry } from './state.js';
+
+/** Connect/Express `next`: call with an error to reach the error handlers. */
+export type ConnectNext = (error?: unknown) => void;
+
+/** A Node request as Express hands it over: `req.res` is its response. */
+export type NodeRequest = IncomingMessage & { res?: ServerResponse };
+
+/** A Connect-style middleware, usable with Express and plain `node:http`. */
+export type ConnectHandler = (req: IncomingMessage, res: ServerResponse, next: ConnectNext) => void;
+
+/** The engine's view of a Node request. */
+export function nodeView(req: IncomingMessage): RequestView {
+  return {
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    encrypted: Boolean((req.socket as { encrypted?: boolean } | null)?.encrypted),
+  };
+}
+
+/**
+ * Runs the session lifecycle around a Node request: opens the session, exposes it on `req`,
+ * and holds `res.end` until the session is committed (durability, B5).
+ */
+export async function dispatchNode(
+  engine: SessionEngine,
+  registry: SessionRegistry,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: ConnectNext,
+): Promise<void> {
+  const view = nodeView(req);
+  let session: Session | undefined;
+  try {
+    session = await engine.open(view);
+  } catch (error) {
+    next(error);
+    return;
+  }
+  registry.attach(req, session);
+  if (session) (req as { session?: Session }).session = session;
+  holdEndUntilCommitted(res, engine, session, view, next);
+  next();
+}
+
+/**
+ * The one place that delays the response: `writeHead` gains the id header and cookie, and `end`
+ * waits for the store write. If the write fails before headers went out the error goes to
+ * `next`; after, the connection is cut so the client never takes a partial answer for success.
+ */
+function holdEndUntilCommitted(res: ServerResponse, engine: SessionEngine, session: Session | undefined, view: RequestView, next: ConnectNext): void {
+  const { writeHead, end } = res;
+  let headersAdded = false;
+  let ending = false;
+  const addHeaders = (): void => {
+    if (headersAdded || res.headersSent) return;
+    headersAdded = true;
+    const headers = engine.responseHeaders(session, view);
+    const headerName = engine.options.header;
+    if (headerName !== false && headers.sessionId !== undefined) res.setHeader(headerName, headers.sessionId);
+    if (headers.setCookie !== undefined) appendSetCookie(res, headers.setCookie);
+  };
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    addHeaders();
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse['writeHead'];
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (ending) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    ending = true;
+    engine.commit(session).then(
+      () => {
+        addHeaders();
+        (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+      },
+      (error: unknown) => {
+        res.writeHead = writeHead;
+        res.end = end;
+        if (!res.headersSent) next(error);
+        else res.destroy(error instanceof Error ? error : undefined);
+      },
+    );
+    return this;
+  } as ServerResponse['end'];
+}
+
+/** Adds a `Set-Cookie` line, keeping any the application set. */
+function appendSetCookie(res: ServerResponse, cookie: string): void {
+  const previous = res.getHeader('set-cookie');
+  if (previous === undefined) res.setHeader('set-cookie', cookie);
+  else res.setHeader('set-cookie', Array.isArray(previous) ? [...previous, cookie] : [String(previous), cookie]);
+}

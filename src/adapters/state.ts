@@ -1,0 +1,24 @@
+import type { Session } from '../concrete/Session.js';
+
+/** What the middleware puts at `request.state` (as the Python package's `request.state`). */
+export interface SessionState {
+  /** The id of the request's session; follows {@link Session.regenerate}. */
+  readonly sessionId: string;
+}
+
+/** Remembers each request's session (for `sessionOf`) and exposes `request.state.sessionId`. */
+export class SessionRegistry {
+  readonly #sessions = new WeakMap<object, Session>();
+
+  attach(request: object, session: Session | undefined): void {
+    if (!session) return;
+    this.#sessions.set(request, session);
+    const holder = request as { state?: unknown };
+    if (typeof holder.state !== 'object' || holder.state === null) holder.state = {};
+    Object.defineProperty(holder.state, 'sessionId', { get: () => session.id, enumerable: true, configurable: true });
+  }
+
+  get(request: object): Session | undefined {
+    return this.#sessions.get(request);
+  }
+}

@@ -1,0 +1,110 @@
+import { inject, injectable, optional } from 'inversify';
+import { MiddlewareBase } from '../abstract/MiddlewareBase.js';
+import type { SessionStore } from '../abstract/SessionStore.js';
+import { dispatchNode, type ConnectHandler, type ConnectNext, type NodeRequest } from '../adapters/node.js';
+import { SessionRegistry } from '../adapters/state.js';
+import { dispatchWeb, isWebRequest, type WebNext } from '../adapters/web.js';
+import { resolveOptions, type SessionMiddlewareOptions } from '../core/options.js';
+import { SessionEngine } from '../core/SessionEngine.js';
+import { TYPES } from '../di/TYPES.js';
+import { MemoryStore } from '../stores/MemoryStore.js';
+import type { Session } from './Session.js';
+import { SessionError } from './SessionError.js';
+
+let warnedNoSecret = false;
+
+/**
+ * Session middleware: the TypeScript `SessionMiddleware` of `swarmauri_middleware_session`,
+ * with signed ids, lazy field-level storage, expiry in the store and hardened cookies.
+ *
+ * @example
+ * ```ts
+ * const sessionMiddleware = new SessionMiddleware();
+ * app.use((req, res, next) => sessionMiddleware.dispatch(req, next));   // Express
+ * const response = await sessionMiddleware.dispatch(request, handler);  // Web Request
+ * ```
+ */
+@injectable()
+export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, WebNext | ConnectNext, Response | void> {
+  /** The store sessions live in. */
+  readonly sessionStorage: SessionStore;
+  /** Header carrying the id, or `false`. */
+  readonly sessionHeader: string | false;
+  /** Cookie carrying the id, or `false`. */
+  readonly sessionCookie: string | false;
+  /** Idle timeout in seconds. */
+  readonly maxAge: number;
+  readonly #engine: SessionEngine;
+  readonly #registry = new SessionRegistry();
+
+  /**
+   * @param options - see {@link SessionMiddlewareOptions}; all optional.
+   * @param sessionStorage - the injected store (`TYPES.SessionStore`); `options.sessionStorage` wins.
+   * @throws {@link SessionError} of kind `invalid-option` naming the bad option.
+   */
+  constructor(
+    @inject(TYPES.SessionOptions) @optional() options: SessionMiddlewareOptions = {},
+    @inject(TYPES.SessionStore) @optional() sessionStorage?: SessionStore,
+  ) {
+    super();
+    const resolved = resolveOptions(options ?? {});
+    const store = options?.sessionStorage ?? sessionStorage ?? new MemoryStore();
+    if (typeof store?.load !== 'function' || typeof store.patch !== 'function') {
+      throw SessionError.invalidOption('sessionStorage', 'a SessionStore', store);
+    }
+    store.defaultTtlSeconds = resolved.maxAge;
+    this.sessionStorage = store;
+    this.sessionHeader = resolved.header;
+    this.sessionCookie = resolved.cookieName;
+    this.maxAge = resolved.maxAge;
+    this.#engine = new SessionEngine(resolved, store);
+    if (resolved.generatedSecret) this.#warnNoSecret();
+  }
+
+  /** Web standard: resolves the handler's `Response` with the session id attached. */
+  dispatch(request: Request, next: WebNext): Promise<Response>;
+  /** Express/Connect: `app.use((req, res, next) => sessionMiddleware.dispatch(req, next))`. */
+  dispatch(request: NodeRequest, next: ConnectNext): Promise<void>;
+  dispatch(request: Request | NodeRequest, next: WebNext | ConnectNext): Promise<Response | void> {
+    if (isWebRequest(request)) return dispatchWeb(this.#engine, this.#registry, request, next as WebNext);
+    const res = (request as NodeRequest | undefined)?.res;
+    if (!res) {
+      return Promise.reject(
+        new SessionError('unsupported-request', 'dispatch needs a Web Request or an Express request (with req.res); use .express() for plain node:http'),
+      );
+    }
+    return dispatchNode(this.#engine, this.#registry, request as NodeRequest, res, next as ConnectNext);
+  }
+
+  /**
+   * A Connect-style `(req, res, next)` handler for Express and plain `node:http`.
+   *
+   * @example
+   * ```ts
+   * app.use(sessionMiddleware.express());
+   * // node:http
+   * const handle = sessionMiddleware.express();
+   * http.createServer((req, res) => handle(req, res, (err) => (err ? fail(res) : route(req, res))));
+   * ```
+   */
+  express(): ConnectHandler {
+    return (req, res, next) => {
+      void dispatchNode(this.#engine, this.#registry, req, res, next);
+    };
+  }
+
+  /** The session of a request this middleware handled (Express req, Web `Request`, ...). */
+  sessionOf(request: object): Session | undefined {
+    return this.#registry.get(request);
+  }
+
+  #warnNoSecret(): void {
+    this.#engine.log.emit('no-secret', undefined);
+    if (warnedNoSecret || this.#engine.options.logger) return;
+    warnedNoSecret = true;
+    process.emitWarning(
+      'SessionMiddleware has no `secret`: ids are signed with a random per-process key, so sessions end when the process restarts and are not shared between instances. Set `secret` in production.',
+      { code: 'SWARMAURI_SESSION_NO_SECRET' },
+    );
+  }
+}

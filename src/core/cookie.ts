@@ -1,0 +1,51 @@
+/** RFC 9110 token characters: what a header or cookie name may contain. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The attributes of the session cookie, validated by the options parser. */
+export interface CookieAttributes {
+  httpOnly: boolean;
+  sameSite: 'Lax' | 'Strict' | 'None' | undefined;
+  path: string;
+  domain: string | undefined;
+  partitioned: boolean;
+  priority: 'Low' | 'Medium' | 'High' | undefined;
+}
+
+/**
+ * The first value of cookie `name` in a `Cookie` header, without surrounding quotes.
+ * Browsers send the most specific path first, so the first one wins.
+ */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let start = 0;
+  while (start < header.length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = header.length;
+    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
+      const value = header.slice(eq + 1, end).trim();
+      return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** Serializes a `Set-Cookie` value; `value` must already be a validated id. */
+export function serializeCookie(
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+  secure: boolean,
+  attributes: CookieAttributes,
+): string {
+  let cookie = `${name}=${value}; Max-Age=${maxAgeSeconds}; Path=${attributes.path}`;
+  if (maxAgeSeconds === 0) cookie += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  if (attributes.domain) cookie += `; Domain=${attributes.domain}`;
+  if (attributes.httpOnly) cookie += '; HttpOnly';
+  if (secure) cookie += '; Secure';
+  if (attributes.sameSite) cookie += `; SameSite=${attributes.sameSite}`;
+  if (attributes.partitioned) cookie += '; Partitioned';
+  if (attributes.priority) cookie += `; Priority=${attributes.priority}`;
+  return cookie;
+}

@@ -1,0 +1,59 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Ids a client may name itself (with `acceptClientIds`): 8 to 128 unreserved URL characters. */
+const WELL_FORMED = /^[A-Za-z0-9\-_.~]{8,128}$/;
+/** Our tokens: 128 random bits, the session start in base-36 seconds, a 144-bit HMAC. */
+const SIGNED = /^([A-Za-z0-9_-]{22})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{24})$/;
+const SIGNATURE_BYTES = 18;
+
+/** What {@link IdTokens.verify} learnt about a presented id. */
+export type TokenCheck =
+  | { readonly kind: 'signed'; readonly startedAt: number }
+  | { readonly kind: 'bad-signature' }
+  | { readonly kind: 'foreign' };
+
+/** True for ids of the allowed length and alphabet; anything else is treated as absent. */
+export function isWellFormedId(value: string): boolean {
+  return WELL_FORMED.test(value);
+}
+
+/**
+ * Issues and verifies session ids of the form `<random>.<start>.<signature>`:
+ * - `random`: 16 bytes from the CSPRNG, base64url (22 characters);
+ * - `start`: when the session began, in whole seconds since the epoch, base 36; it survives
+ *   `regenerate({ keepData: true })`, so the absolute timeout cannot be dodged;
+ * - `signature`: HMAC-SHA256 over `random.start` with the first secret, cut to 18 bytes.
+ * Any of the secrets verifies, so secrets rotate without logging anyone out.
+ */
+export class IdTokens {
+  readonly #keys: Buffer[];
+
+  constructor(secrets: readonly string[]) {
+    this.#keys = secrets.map((secret) => Buffer.from(secret, 'utf8'));
+  }
+
+  /** A fresh id for a session that began at `startedAtMs` (default: now). */
+  issue(startedAtMs: number = Date.now()): string {
+    const payload = `${randomBytes(16).toString('base64url')}.${Math.floor(startedAtMs / 1000).toString(36)}`;
+    return `${payload}.${this.#sign(this.#keys[0] as Buffer, payload).toString('base64url')}`;
+  }
+
+  /** Classifies a well-formed id: ours (with its start), ours but tampered, or someone else's. */
+  verify(id: string): TokenCheck {
+    const match = SIGNED.exec(id);
+    if (!match) return { kind: 'foreign' };
+    const payload = `${match[1]}.${match[2]}`;
+    const given = Buffer.from(match[3] as string, 'base64url');
+    if (given.length !== SIGNATURE_BYTES) return { kind: 'bad-signature' };
+    for (const key of this.#keys) {
+      if (timingSafeEqual(given, this.#sign(key, payload))) {
+        return { kind: 'signed', startedAt: parseInt(match[2] as string, 36) * 1000 };
+      }
+    }
+    return { kind: 'bad-signature' };
+  }
+
+  #sign(key: Buffer, payload: string): Buffer {
+    return createHmac('sha256', key).update(payload).digest().subarray(0, SIGNATURE_BYTES);
+  }
+}

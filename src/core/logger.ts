@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A lifecycle event. `sessionId` is a short SHA-256 digest of the id, never the id itself, so
+ * logs cannot be used to hijack sessions.
+ */
+export interface SessionEvent {
+  /** What happened. */
+  event: 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'rejected' | 'store-error' | 'no-secret';
+  /** Digest of the session id (12 base64url characters). */
+  sessionId?: string;
+  /** For `regenerated`: digest of the id that was replaced. */
+  previousSessionId?: string;
+  /** For `rejected`: why the presented id was not adopted. */
+  reason?: 'bad-signature' | 'not-issued' | 'expired' | 'destroyed' | 'from-the-future';
+  /** For `store-error`: the error's kind and message. */
+  error?: string;
+}
+
+/**
+ * Where lifecycle events go. The argument order is pino's (`event`, then `message`), so a pino
+ * or Fastify logger can be passed as is; any method may be missing.
+ *
+ * @example
+ * ```ts
+ * new SessionMiddleware({ secret, logger: pino() });
+ * new SessionMiddleware({ secret, logger: { warn: (e, msg) => console.warn(msg, e) } });
+ * ```
+ */
+export interface SessionLogger {
+  /** `created` and `loaded`. */
+  debug?(event: SessionEvent, message: string): void;
+  /** `regenerated` and `destroyed`. */
+  info?(event: SessionEvent, message: string): void;
+  /** `rejected` and `no-secret`. */
+  warn?(event: SessionEvent, message: string): void;
+  /** `store-error`. */
+  error?(event: SessionEvent, message: string): void;
+}
+
+const LEVEL: Record<SessionEvent['event'], keyof SessionLogger> = {
+  created: 'debug',
+  loaded: 'debug',
+  regenerated: 'info',
+  destroyed: 'info',
+  rejected: 'warn',
+  'no-secret': 'warn',
+  'store-error': 'error',
+};
+
+/** A short, stable, one-way digest of a session id for logs. */
+export function hashId(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 12);
+}
+
+/** Sends events to a {@link SessionLogger}, hashing ids, and costs nothing when there is none. */
+export class EventLog {
+  readonly #logger: SessionLogger | undefined;
+
+  constructor(logger: SessionLogger | undefined) {
+    this.#logger = logger;
+  }
+
+  emit(event: SessionEvent['event'], id: string | undefined, extra: Omit<SessionEvent, 'event' | 'sessionId'> = {}): void {
+    const logger = this.#logger;
+    const method = logger?.[LEVEL[event]];
+    if (!logger || !method) return;
+    const payload: SessionEvent = { event, ...extra };
+    if (id !== undefined) payload.sessionId = hashId(id);
+    try {
+      method.call(logger, payload, `session ${event}`);
+    } catch {
+      // A broken logger must not break requests.
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import type { SessionStore } from '../abstract/SessionStore.js';
+import type { EventLog } from './logger.js';
+
+/** What a {@link Session} needs from the middleware that made it. */
+export interface SessionRuntime {
+  readonly store: SessionStore;
+  readonly log: EventLog;
+  /** Milliseconds a session that stored nothing lives after its start, and the idle timeout. */
+  readonly maxAgeMs: number;
+  /** Milliseconds between TTL refreshes of an unchanged session. */
+  readonly touchAfterMs: number;
+  /** Runs one store call, bounded by `storeTimeout`, failures turned into `SessionError`s. */
+  call<T>(what: string, op: () => Promise<T>): Promise<T>;
+  /** The TTL of a write now: `maxAge`, cut short by the absolute timeout. */
+  ttlSeconds(startedAt: number | undefined, now: number): number;
+  /** A new signed id for a session that began at `startedAt`. */
+  issueId(startedAt: number): string;
+}

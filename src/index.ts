@@ -1,0 +1,23 @@
+/**
+ * Session middleware for Node: the TypeScript port of `swarmauri_middleware_session`, safe by
+ * default, framework-agnostic and Inversify-ready.
+ *
+ * @packageDocumentation
+ */
+import './adapters/express-types.js';
+
+export { MiddlewareBase } from './abstract/MiddlewareBase.js';
+export { SessionStore, type StoredSession } from './abstract/SessionStore.js';
+export { SessionMiddleware } from './concrete/SessionMiddleware.js';
+export { Session, type SessionInit } from './concrete/Session.js';
+export { SessionError, type SessionErrorKind } from './concrete/SessionError.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/MemoryStore.js';
+export { TYPES } from './di/TYPES.js';
+export { sessionModule } from './di/sessionModule.js';
+export type { SessionMiddlewareOptions, SessionCookieOptions } from './core/options.js';
+export type { SessionLogger, SessionEvent } from './core/logger.js';
+export type { JsonValue, SessionData, SessionChanges } from './core/json.js';
+export type { SessionRuntime } from './core/runtime.js';
+export type { SessionState } from './adapters/state.js';
+export type { WebNext } from './adapters/web.js';
+export type { ConnectHandler, ConnectNext, NodeRequest } from './adapters/node.js';

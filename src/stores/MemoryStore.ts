@@ -1,0 +1,185 @@
+import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
+import { SessionError } from '../concrete/SessionError.js';
+import type { SessionChanges, SessionData } from '../core/json.js';
+import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most entries kept (live sessions plus tombstones); past it the least recently used goes.
+   * @defaultValue 100000
+   */
+  maxEntries?: number;
+  /**
+   * Seconds between sweeps of expired entries (the sweep timer is unref'd). `0` disables it;
+   * expiry is still enforced on every read.
+   * @defaultValue 60
+   */
+  sweepIntervalSeconds?: number;
+  /** TTL of writes that name none; the owning middleware overrides it with its `maxAge`. */
+  defaultTtlSeconds?: number;
+}
+
+/** One entry: the record as JSON text (so no caller shares objects), or `null` for a tombstone. */
+interface Entry {
+  json: string | null;
+  expiresAt: number;
+}
+
+/**
+ * The zero-configuration store for one process: bounded (least-recently-used eviction), expiry
+ * on read plus a periodic sweep, values kept as JSON text so they behave as they would in Redis.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore({ maxEntries: 50_000 });
+ * const sessions = new SessionMiddleware({ sessionStorage: store });
+ * // on shutdown
+ * store.close();
+ * ```
+ */
+export class MemoryStore extends SessionStore {
+  readonly #entries = new Map<string, Entry>();
+  readonly #maxEntries: number;
+  #tombstones = 0;
+  #sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super();
+    const maxEntries = options.maxEntries ?? 100_000;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw SessionError.invalidOption('maxEntries', 'a positive integer', maxEntries);
+    }
+    const sweepSeconds = options.sweepIntervalSeconds ?? 60;
+    if (!(typeof sweepSeconds === 'number' && Number.isFinite(sweepSeconds) && sweepSeconds >= 0)) {
+      throw SessionError.invalidOption('sweepIntervalSeconds', 'a number of seconds >= 0', sweepSeconds);
+    }
+    this.#maxEntries = maxEntries;
+    if (options.defaultTtlSeconds !== undefined) this.defaultTtlSeconds = options.defaultTtlSeconds;
+    if (sweepSeconds > 0) {
+      this.#sweepTimer = setInterval(() => this.sweep(), sweepSeconds * 1000);
+      this.#sweepTimer.unref();
+    }
+  }
+
+  async load(id: string): Promise<StoredSession | undefined> {
+    const entry = this.#live(id);
+    if (!entry) return undefined;
+    if (entry.json === null) return { state: 'destroyed' };
+    return { state: 'active', data: recordFromJson(entry.json), expiresAt: entry.expiresAt };
+  }
+
+  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
+    const json = recordToJson(data);
+    this.#put(id, json, this.ttlOrDefault(ttlSeconds));
+  }
+
+  async destroy(id: string): Promise<void> {
+    const entry = this.#live(id);
+    if (entry?.json === null) return;
+    const expiresAt = entry ? entry.expiresAt : Date.now() + this.defaultTtlSeconds * 1000;
+    this.#delete(id);
+    this.#insert(id, { json: null, expiresAt });
+  }
+
+  async touch(id: string, ttlSeconds: number): Promise<void> {
+    const entry = this.#live(id);
+    if (entry && entry.json !== null) entry.expiresAt = Date.now() + this.ttlOrDefault(ttlSeconds) * 1000;
+  }
+
+  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    const entry = this.#live(id);
+    if (entry?.json === null) return;
+    const data: SessionData = entry ? recordFromJson(entry.json) : {};
+    for (const [key, value] of Object.entries(changes)) {
+      assertKey(key);
+      if (value === undefined) delete data[key];
+      else data[key] = JSON.parse(toJson(value, `Value of "${key}"`) ?? 'null');
+    }
+    this.#put(id, recordToJson(data), ttl);
+  }
+
+  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    assertKey(key);
+    if (!Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    const entry = this.#live(id);
+    const data: SessionData = entry?.json ? recordFromJson(entry.json) : {};
+    const current = data[key] ?? 0;
+    if (typeof current !== 'number') {
+      throw new SessionError('not-a-number', `Cannot increment "${key}": it holds a ${typeof current}`);
+    }
+    const next = current + by;
+    // A destroyed session is not brought back by a late write from a request still in flight.
+    if (entry?.json === null) return next;
+    data[key] = next;
+    this.#put(id, recordToJson(data), ttl);
+    return next;
+  }
+
+  async clear(): Promise<void> {
+    this.#entries.clear();
+    this.#tombstones = 0;
+  }
+
+  async length(): Promise<number> {
+    this.sweep();
+    return this.#entries.size - this.#tombstones;
+  }
+
+  async *ids(): AsyncIterable<string> {
+    const now = Date.now();
+    for (const [id, entry] of [...this.#entries]) {
+      if (entry.json !== null && entry.expiresAt > now) yield id;
+    }
+  }
+
+  /** Drops every expired entry now (the timer calls this periodically). */
+  sweep(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.#entries) {
+      if (entry.expiresAt <= now) this.#delete(id);
+    }
+  }
+
+  /** Stops the sweep timer; the store stays usable (expiry is still enforced on read). */
+  close(): void {
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  /** The unexpired entry for `id`, marked most recently used; expired ones are dropped. */
+  #live(id: string): Entry | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    this.#entries.delete(id);
+    if (entry.expiresAt <= Date.now()) {
+      if (entry.json === null) this.#tombstones--;
+      return undefined;
+    }
+    this.#entries.set(id, entry);
+    return entry;
+  }
+
+  #put(id: string, json: string, ttlSeconds: number): void {
+    this.#delete(id);
+    this.#insert(id, { json, expiresAt: Date.now() + ttlSeconds * 1000 });
+  }
+
+  #insert(id: string, entry: Entry): void {
+    this.#entries.set(id, entry);
+    if (entry.json === null) this.#tombstones++;
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#delete(oldest);
+    }
+  }
+
+  #delete(id: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#entries.delete(id);
+    if (entry.json === null) this.#tombstones--;
+  }
+}
