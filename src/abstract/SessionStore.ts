@@ -9,8 +9,18 @@ import { SessionError } from '../concrete/SessionError.js';
  * - `destroyed`: a tombstone left by {@link SessionStore.destroy}; the id must not be adopted again.
  */
 export type StoredSession =
-  | { readonly state: 'active'; readonly data: SessionData; readonly expiresAt: number | undefined }
-  | { readonly state: 'destroyed' };
+  | {
+      /** A live session. */
+      readonly state: 'active';
+      /** Its data, a fresh copy. */
+      readonly data: SessionData;
+      /** Epoch ms at which its TTL runs out, when the store knows. */
+      readonly expiresAt: number | undefined;
+    }
+  | {
+      /** A tombstone: the id was destroyed. */
+      readonly state: 'destroyed';
+    };
 
 /**
  * The store contract every backend implements, and the behaviour they share.
@@ -49,6 +59,7 @@ export abstract class SessionStore {
     return this.#defaultTtlSeconds;
   }
 
+  /** Sets the default TTL (a positive number of seconds). */
   set defaultTtlSeconds(seconds: number) {
     if (!(typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0)) {
       throw SessionError.invalidOption('defaultTtlSeconds', 'a positive number of seconds', seconds);

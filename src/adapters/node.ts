@@ -7,7 +7,10 @@ import type { SessionRegistry } from './state.js';
 export type ConnectNext = (error?: unknown) => void;
 
 /** A Node request as Express hands it over: `req.res` is its response. */
-export type NodeRequest = IncomingMessage & { res?: ServerResponse };
+export type NodeRequest = IncomingMessage & {
+  /** The response Express attaches to its request. */
+  res?: ServerResponse;
+};
 
 /** A Connect-style middleware, usable with Express and plain `node:http`. */
 export type ConnectHandler = (req: IncomingMessage, res: ServerResponse, next: ConnectNext) => void;

@@ -2,7 +2,10 @@ import type { SessionData } from '../core/json.js';
 import type { SessionRuntime } from '../core/runtime.js';
 import { assertKey, toJson } from '../core/serialize.js';
 
-/** How a {@link Session} came to be; built by the middleware, not by applications. */
+/**
+ * How a {@link Session} came to be; built by the middleware, not by applications.
+ * @internal
+ */
 export interface SessionInit {
   id: string;
   /** Epoch ms the session began (from its signed id); `undefined` for client-named ids. */

@@ -1,7 +1,10 @@
 import type { SessionStore } from '../abstract/SessionStore.js';
 import type { EventLog } from './logger.js';
 
-/** What a {@link Session} needs from the middleware that made it. */
+/**
+ * What a {@link Session} needs from the middleware that made it.
+ * @internal
+ */
 export interface SessionRuntime {
   readonly store: SessionStore;
   readonly log: EventLog;
