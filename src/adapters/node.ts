@@ -60,16 +60,16 @@ function holdEndUntilCommitted(res: ServerResponse, engine: SessionEngine, sessi
   const { writeHead, end } = res;
   let headersAdded = false;
   let ending = false;
-  const addHeaders = (): void => {
+  const addHeaders = (writeHeadArgs?: unknown[]): void => {
     if (headersAdded || res.headersSent) return;
     headersAdded = true;
     const headers = engine.responseHeaders(session, view);
     const headerName = engine.options.header;
     if (headerName !== false && headers.sessionId !== undefined) res.setHeader(headerName, headers.sessionId);
-    if (headers.setCookie !== undefined) appendSetCookie(res, headers.setCookie);
+    if (headers.setCookie !== undefined && !appendToWriteHeadCookies(writeHeadArgs, headers.setCookie)) appendSetCookie(res, headers.setCookie);
   };
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    addHeaders();
+    addHeaders(args);
     return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
   } as ServerResponse['writeHead'];
   res.end = function (this: ServerResponse, ...args: unknown[]) {
@@ -89,6 +89,21 @@ function holdEndUntilCommitted(res: ServerResponse, engine: SessionEngine, sessi
     );
     return this;
   } as ServerResponse['end'];
+}
+
+/**
+ * `writeHead(status, { 'Set-Cookie': ... })` replaces a `Set-Cookie` set earlier with
+ * `setHeader`, so when the application passes its own there, ours joins that list instead.
+ */
+function appendToWriteHeadCookies(args: unknown[] | undefined, cookie: string): boolean {
+  const headers = args?.[typeof args[1] === 'string' ? 2 : 1];
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return false;
+  const record = headers as Record<string, unknown>;
+  const key = Object.keys(record).find((name) => name.toLowerCase() === 'set-cookie');
+  if (key === undefined) return false;
+  const previous = record[key];
+  record[key] = [...(Array.isArray(previous) ? previous : [String(previous)]), cookie];
+  return true;
 }
 
 /** Adds a `Set-Cookie` line, keeping any the application set. */

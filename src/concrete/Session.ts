@@ -159,7 +159,8 @@ export class Session<T extends SessionData = SessionData> {
     const previous = this.#id;
     await this.#runtime.call('destroy', () => this.#runtime.store.destroy(previous));
     if (keepData) {
-      this.#id = this.#runtime.issueId(this.#startedAt ?? Date.now());
+      this.#startedAt ??= Math.floor(Date.now() / 1000) * 1000;
+      this.#id = this.#runtime.issueId(this.#startedAt);
       this.#rewrite = true;
       await this.save();
     } else {
