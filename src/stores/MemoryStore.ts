@@ -106,7 +106,7 @@ export class MemoryStore extends SessionStore {
     const ttl = this.ttlOrDefault(ttlSeconds);
     const entry = this.#live(id);
     const data: SessionData = entry?.json ? recordFromJson(entry.json) : {};
-    const current = data[key] ?? 0;
+    const current = Object.hasOwn(data, key) ? data[key] : 0;
     if (typeof current !== 'number') {
       throw new SessionError('not-a-number', `Cannot increment "${key}": it holds a ${typeof current}`);
     }
