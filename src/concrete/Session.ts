@@ -85,7 +85,7 @@ export class Session<T extends SessionData = SessionData> {
   /** The value of `key`, or `undefined`. */
   get<K extends keyof T & string>(key: K): T[K] | undefined {
     const value = this.#data.get(key);
-    if (typeof value === 'object' && value !== null) this.#watch(key, value);
+    if (typeof value === 'object' && value !== null && !this.#dirty.has(key)) this.#watch(key, value);
     return value as T[K] | undefined;
   }
 
@@ -127,7 +127,7 @@ export class Session<T extends SessionData = SessionData> {
   toJSON(): Partial<T> {
     const out: Record<string, unknown> = {};
     for (const [key, value] of this.#data) {
-      if (typeof value === 'object' && value !== null) this.#watch(key, value);
+      if (typeof value === 'object' && value !== null && !this.#dirty.has(key)) this.#watch(key, value);
       out[key] = value;
     }
     return out as Partial<T>;
@@ -200,24 +200,36 @@ export class Session<T extends SessionData = SessionData> {
   async save(): Promise<void> {
     if (this.#destroyed) return;
     const now = Date.now();
-    if (this.#rewrite) {
-      const data = Object.fromEntries(this.#data) as SessionData;
-      await this.#runtime.call('set', () => this.#runtime.store.set(this.#id, data, this.#ttl(now)));
-      this.#rewrite = false;
-    } else {
-      const changes = this.#changes();
-      if (changes === undefined) return;
-      await this.#runtime.call('patch', () => this.#runtime.store.patch(this.#id, changes, this.#ttl(now)));
-    }
+    const rewrite = this.#rewrite;
+    const pending = this.#pending(rewrite);
+    if (pending === undefined) return;
+    // Clear before the await: changes made while the write is in flight stay pending.
+    const dirty = [...this.#dirty];
     this.#dirty.clear();
-    for (const [key] of this.#handedOut) this.#watch(key, this.#data.get(key), true);
+    this.#rewrite = false;
+    for (const [key, json] of pending.snapshots) {
+      if (json === undefined) this.#handedOut.delete(key);
+      else this.#handedOut.set(key, json);
+    }
+    try {
+      if (rewrite) {
+        const data = Object.fromEntries(this.#data) as SessionData;
+        await this.#runtime.call('set', () => this.#runtime.store.set(this.#id, data, this.#ttl(now)));
+      } else {
+        await this.#runtime.call('patch', () => this.#runtime.store.patch(this.#id, pending.changes, this.#ttl(now)));
+      }
+    } catch (error) {
+      for (const key of dirty) this.#dirty.add(key);
+      this.#rewrite ||= rewrite;
+      throw error;
+    }
     this.#wrote(now);
   }
 
   /** @internal Called once the handler is done: writes changes, or refreshes a due TTL. */
   async commit(): Promise<void> {
     if (this.#destroyed) return;
-    if (this.#rewrite || this.#changes() !== undefined) return this.save();
+    if (this.#rewrite || this.#pending(false) !== undefined) return this.save();
     if (!this.#stored) return;
     const now = Date.now();
     const lastRefresh = this.#storeExpiresAt === undefined ? -Infinity : this.#storeExpiresAt - this.#runtime.maxAgeMs;
@@ -244,21 +256,37 @@ export class Session<T extends SessionData = SessionData> {
     this.#storeExpiresAt = now + this.#ttl(now) * 1000;
   }
 
-  #watch(key: string, value: unknown, refresh = false): void {
-    if (refresh || (!this.#handedOut.has(key) && !this.#dirty.has(key))) {
-      this.#handedOut.set(key, typeof value === 'object' && value !== null ? JSON.stringify(value) : undefined);
-    }
+  /** Remembers the JSON of an object handed out, so in-place mutation is noticed at commit. */
+  #watch(key: string, value: unknown): void {
+    if (!this.#handedOut.has(key)) this.#handedOut.set(key, JSON.stringify(value));
   }
 
-  /** Set/deleted keys plus handed-out objects whose JSON changed; `undefined` when none. */
-  #changes(): Record<string, unknown> | undefined {
-    let changes: Record<string, unknown> | undefined;
-    for (const key of this.#dirty) (changes ??= {})[key] = this.#data.get(key);
-    for (const [key, before] of this.#handedOut) {
-      if (this.#dirty.has(key) || !this.#data.has(key)) continue;
-      const value = this.#data.get(key);
-      if (toJson(value, `Value of "${key}"`) !== before) (changes ??= {})[key] = value;
+  /**
+   * What the next write must carry: set/deleted keys plus handed-out objects whose JSON changed
+   * (all keys when `rewrite`), and the JSON of every object written, to watch afterwards.
+   * `undefined` when there is nothing to write.
+   */
+  #pending(rewrite: boolean): { changes: Record<string, unknown>; snapshots: Map<string, string | undefined> } | undefined {
+    const changes: Record<string, unknown> = {};
+    const snapshots = new Map<string, string | undefined>();
+    let any = rewrite;
+    for (const [key, value] of this.#data) {
+      const dirty = this.#dirty.has(key);
+      if (!rewrite && !dirty && !this.#handedOut.has(key)) continue;
+      const json = typeof value === 'object' && value !== null ? toJson(value, `Value of "${key}"`) : undefined;
+      const changed = dirty || json !== this.#handedOut.get(key);
+      if (changed) {
+        changes[key] = value;
+        any = true;
+      }
+      if (changed || rewrite) snapshots.set(key, json);
     }
-    return changes;
+    for (const key of this.#dirty) {
+      if (!this.#data.has(key)) {
+        changes[key] = undefined;
+        any = true;
+      }
+    }
+    return any ? { changes, snapshots } : undefined;
   }
 }
