@@ -9,7 +9,7 @@ export interface SessionEvent {
   event: 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'rejected' | 'store-error' | 'no-secret';
   /** Digest of the session id (12 base64url characters). */
   sessionId?: string;
-  /** For `regenerated`: digest of the id that was replaced. */
+  /** For `regenerated`: digest of the id that was replaced (pass the raw id to `emit`; it is hashed). */
   previousSessionId?: string;
   /** For `rejected`: why the presented id was not adopted. */
   reason?: 'bad-signature' | 'not-issued' | 'expired' | 'destroyed' | 'from-the-future';
@@ -67,6 +67,7 @@ export class EventLog {
     if (!logger || !method) return;
     const payload: SessionEvent = { event, ...extra };
     if (id !== undefined) payload.sessionId = hashId(id);
+    if (payload.previousSessionId !== undefined) payload.previousSessionId = hashId(payload.previousSessionId);
     try {
       method.call(logger, payload, `session ${event}`);
     } catch {

@@ -2,7 +2,7 @@
  * Test helpers for real HTTP servers on real sockets: start/stop, a cookie-keeping fetch wrapper,
  * and raw requests over `node:net` / `node:http` for what `fetch` refuses to send.
  */
-import http, { type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import http, { type IncomingHttpHeaders, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
 /** A listening server and how to reach and stop it. */
@@ -15,8 +15,8 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** Anything `http.createServer` accepts as a listener: an Express app or a plain handler. */
-export type Listener = RequestListener | ((req: http.IncomingMessage, res: http.ServerResponse) => void);
+/** A plain `node:http` request listener. */
+export type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 async function runningOf(server: Server): Promise<Running> {
   if (!server.listening) await new Promise<void>((resolve, reject) => {
@@ -43,7 +43,7 @@ export async function listenApp(app: { listen(port: number, host: string): Serve
 
 /** Starts a plain `node:http` server around `listener`. */
 export async function listenHandler(listener: Listener): Promise<Running> {
-  const server = http.createServer(listener as RequestListener);
+  const server = http.createServer(listener);
   server.listen(0, '127.0.0.1');
   return runningOf(server);
 }

@@ -61,7 +61,7 @@ describe('EventLog', () => {
     const { logger, calls } = recordingLogger();
     const log = new EventLog(logger);
     log.emit('rejected', ID, { reason: 'bad-signature' });
-    log.emit('regenerated', 'new-id-123456', { previousSessionId: hashId(ID) });
+    log.emit('regenerated', 'new-id-123456', { previousSessionId: ID });
     log.emit('store-error', undefined, { error: 'store-timeout: load' });
     expect(calls.map((c) => c.event)).toEqual([
       { event: 'rejected', sessionId: hashId(ID), reason: 'bad-signature' },
