@@ -107,6 +107,16 @@ export abstract class SessionStore {
     return found?.state === 'active' ? found.data : undefined;
   }
 
+  /**
+   * Rejects ids that are not non-empty strings with an `invalid-id` {@link SessionError}, so an
+   * `undefined` id never becomes a session called "undefined". Stores call it on every id.
+   */
+  protected checkId(id: unknown): asserts id is string {
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new SessionError('invalid-id', 'Session ids must be non-empty strings');
+    }
+  }
+
   /** Resolves `ttlSeconds`, falling back to the default TTL; rejects nonsense early. */
   protected ttlOrDefault(ttlSeconds: number | undefined): number {
     if (ttlSeconds === undefined) return this.#defaultTtlSeconds;

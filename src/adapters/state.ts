@@ -2,7 +2,11 @@ import type { Session } from '../concrete/Session.js';
 
 /** What the middleware puts at `request.state` (as the Python package's `request.state`). */
 export interface SessionState {
-  /** The id of the request's session; follows {@link Session.regenerate}. */
+  /**
+   * The id of the request's session; follows {@link Session.regenerate}. Typed as a string for
+   * the common case; it is `undefined` only when `onStoreError: 'continue'` served the request
+   * without a session.
+   */
   readonly sessionId: string;
 }
 
@@ -11,11 +15,10 @@ export class SessionRegistry {
   readonly #sessions = new WeakMap<object, Session>();
 
   attach(request: object, session: Session | undefined): void {
-    if (!session) return;
-    this.#sessions.set(request, session);
+    if (session) this.#sessions.set(request, session);
     const holder = request as { state?: unknown };
     if (typeof holder.state !== 'object' || holder.state === null) holder.state = {};
-    Object.defineProperty(holder.state, 'sessionId', { get: () => session.id, enumerable: true, configurable: true });
+    Object.defineProperty(holder.state, 'sessionId', { get: () => session?.id, enumerable: true, configurable: true });
   }
 
   get(request: object): Session | undefined {

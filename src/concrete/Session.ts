@@ -177,7 +177,11 @@ export class Session<T extends SessionData = SessionData> {
     this.#runtime.log.emit('regenerated', this.#id, { previousSessionId: previous });
   }
 
-  /** Removes the session from the store; the response clears the cookie and sends no id. */
+  /**
+   * Removes the session from the store (leaving a tombstone, so no instance adopts the id again);
+   * the response clears the cookie and sends no id. Later writes in this request are ignored:
+   * to go on with a fresh session, use `regenerate({ keepData: false })` instead.
+   */
   async destroy(): Promise<void> {
     await this.#runtime.call('destroy', () => this.#runtime.store.destroy(this.#id));
     this.#destroyed = true;

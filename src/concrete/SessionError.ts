@@ -4,6 +4,7 @@
  * - `invalid-option`: a constructor option is wrong (see {@link SessionError.option}).
  * - `invalid-value`: a session value is not JSON-serializable.
  * - `invalid-key`: a session key is empty or reserved (`__proto__`).
+ * - `invalid-id`: a store was given a session id that is not a non-empty string.
  * - `store-error`: the store rejected a call.
  * - `store-timeout`: the store did not answer within `storeTimeout`.
  * - `not-a-number`: `increment` found a value that is not a number.
@@ -14,6 +15,7 @@ export type SessionErrorKind =
   | 'invalid-option'
   | 'invalid-value'
   | 'invalid-key'
+  | 'invalid-id'
   | 'store-error'
   | 'store-timeout'
   | 'not-a-number'

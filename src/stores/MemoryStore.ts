@@ -63,6 +63,7 @@ export class MemoryStore extends SessionStore {
   }
 
   async load(id: string): Promise<StoredSession | undefined> {
+    this.checkId(id);
     const entry = this.#live(id);
     if (!entry) return undefined;
     if (entry.json === null) return { state: 'destroyed' };
@@ -70,11 +71,13 @@ export class MemoryStore extends SessionStore {
   }
 
   async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
+    this.checkId(id);
     const json = recordToJson(data);
     this.#put(id, json, this.ttlOrDefault(ttlSeconds));
   }
 
   async destroy(id: string): Promise<void> {
+    this.checkId(id);
     const entry = this.#live(id);
     if (entry?.json === null) return;
     const expiresAt = entry ? entry.expiresAt : Date.now() + this.defaultTtlSeconds * 1000;
@@ -83,11 +86,13 @@ export class MemoryStore extends SessionStore {
   }
 
   async touch(id: string, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
     const entry = this.#live(id);
     if (entry && entry.json !== null) entry.expiresAt = Date.now() + this.ttlOrDefault(ttlSeconds) * 1000;
   }
 
   async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
     const ttl = this.ttlOrDefault(ttlSeconds);
     const entry = this.#live(id);
     if (entry?.json === null) return;
@@ -101,6 +106,7 @@ export class MemoryStore extends SessionStore {
   }
 
   async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    this.checkId(id);
     assertKey(key);
     if (!Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
     const ttl = this.ttlOrDefault(ttlSeconds);

@@ -422,6 +422,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
     });
 
     describe('validation', () => {
+      it("rejects ids that are not non-empty strings with 'invalid-id' on every call, storing nothing", async () => {
+        for (const bad of [undefined, '', null, 42] as unknown as string[]) {
+          await expectSessionError(() => store.load(bad), 'invalid-id');
+          await expectSessionError(() => store.get(bad), 'invalid-id');
+          await expectSessionError(() => store.set(bad, { a: 1 }, 30), 'invalid-id');
+          await expectSessionError(() => store.patch(bad, { a: 1 }, 30), 'invalid-id');
+          await expectSessionError(() => store.increment(bad, 'a', 1, 30), 'invalid-id');
+          await expectSessionError(() => store.touch(bad, 30), 'invalid-id');
+          await expectSessionError(() => store.destroy(bad), 'invalid-id');
+        }
+        expect(await store.length()).toBe(0);
+      });
+
       it("rejects invalid keys ('__proto__', '') with 'invalid-key' and writes nothing", async () => {
         const id = sid();
         await expectSessionError(() => store.set(id, protoKeyed(), 30), 'invalid-key');

@@ -164,8 +164,10 @@ describe.each(MOUNTS)('store failures (%s)', (mount) => {
     const id = await issuedId(h);
     const response = await h.get('/nothing', { 'X-Session-ID': id });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { hasSession: boolean };
+    const body = (await response.json()) as { hasSession: boolean; state: unknown };
     expect(body.hasSession).toBe(false);
+    // req.state is still there (handlers can read it) but holds no id.
+    expect(body.state).toEqual({});
     expect(response.headers.get('x-session-id')).toBeNull();
     expect(response.headers.getSetCookie().some((line) => line.startsWith('session_id='))).toBe(false);
     expect(h.errors).toEqual([]);

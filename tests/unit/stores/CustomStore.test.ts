@@ -22,6 +22,7 @@ class ClonedMapStore extends SessionStore {
   readonly #locks = new Map<string, Promise<unknown>>();
 
   async load(id: string): Promise<StoredSession | undefined> {
+    this.checkId(id);
     await this.#io();
     if (this.#tombstone(id)) return { state: 'destroyed' };
     const row = this.#row(id);
@@ -29,6 +30,7 @@ class ClonedMapStore extends SessionStore {
   }
 
   async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
+    this.checkId(id);
     const record = ClonedMapStore.#record(data);
     const ttl = this.ttlOrDefault(ttlSeconds);
     await this.#locked(id, async () => {
@@ -38,6 +40,7 @@ class ClonedMapStore extends SessionStore {
   }
 
   async destroy(id: string): Promise<void> {
+    this.checkId(id);
     await this.#locked(id, async () => {
       if (this.#tombstone(id)) return;
       const row = this.#row(id);
@@ -47,6 +50,7 @@ class ClonedMapStore extends SessionStore {
   }
 
   async touch(id: string, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
     const ttl = this.ttlOrDefault(ttlSeconds);
     await this.#locked(id, async () => {
       const row = this.#row(id);
@@ -55,6 +59,7 @@ class ClonedMapStore extends SessionStore {
   }
 
   async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
     const ttl = this.ttlOrDefault(ttlSeconds);
     const cleaned: Array<[string, unknown]> = Object.entries(changes).map(([key, value]) => {
       ClonedMapStore.#key(key);
@@ -73,6 +78,7 @@ class ClonedMapStore extends SessionStore {
   }
 
   async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    this.checkId(id);
     ClonedMapStore.#key(key);
     const ttl = this.ttlOrDefault(ttlSeconds);
     return this.#locked(id, async () => {
