@@ -159,12 +159,12 @@ export class Session<T extends SessionData = SessionData> {
     const previous = this.#id;
     await this.#runtime.call('destroy', () => this.#runtime.store.destroy(previous));
     if (keepData) {
-      this.#startedAt ??= Math.floor(Date.now() / 1000) * 1000;
+      this.#startedAt ??= Date.now();
       this.#id = this.#runtime.issueId(this.#startedAt);
       this.#rewrite = true;
       await this.save();
     } else {
-      this.#startedAt = Math.floor(Date.now() / 1000) * 1000;
+      this.#startedAt = Date.now();
       this.#id = this.#runtime.issueId(this.#startedAt);
       this.#data.clear();
       this.#dirty.clear();

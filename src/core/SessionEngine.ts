@@ -146,7 +146,8 @@ export class SessionEngine implements SessionRuntime {
   }
 
   #fresh(): Session {
-    const startedAt = Math.floor(Date.now() / 1000) * 1000;
+    // The token keeps whole seconds; the session keeps the exact start so its first cookie says maxAge.
+    const startedAt = Date.now();
     const id = this.#tokens.issue(startedAt);
     this.log.emit('created', id);
     return new Session(this, { id, startedAt, isNew: true });
