@@ -1,6 +1,7 @@
 import type { SessionData } from '../core/json.js';
 import type { SessionRuntime } from '../core/runtime.js';
-import { assertKey, toJson } from '../core/serialize.js';
+import { ChangeTracker } from '../core/ChangeTracker.js';
+import { assertKey } from '../core/serialize.js';
 
 /**
  * How a {@link Session} came to be; built by the middleware, not by applications.
@@ -37,19 +38,13 @@ export interface SessionInit {
  */
 export class Session<T extends SessionData = SessionData> {
   readonly #runtime: SessionRuntime;
+  readonly #values: ChangeTracker;
   #id: string;
   #startedAt: number | undefined;
   #isNew: boolean;
   #stored: boolean;
   #storeExpiresAt: number | undefined;
   #destroyed = false;
-  /** Whole record must be rewritten (after `clear()` or `regenerate()`). */
-  #rewrite = false;
-  #data: Map<string, unknown>;
-  /** Keys set or deleted since the last write. */
-  readonly #dirty = new Set<string>();
-  /** JSON of object values handed out by `get`, to notice in-place mutation. */
-  readonly #handedOut = new Map<string, string | undefined>();
 
   /** @internal */
   constructor(runtime: SessionRuntime, init: SessionInit) {
@@ -59,7 +54,7 @@ export class Session<T extends SessionData = SessionData> {
     this.#isNew = init.isNew;
     this.#stored = init.stored !== undefined;
     this.#storeExpiresAt = init.stored?.expiresAt;
-    this.#data = new Map(init.stored ? Object.entries(init.stored.data) : []);
+    this.#values = new ChangeTracker(init.stored?.data);
   }
 
   /** The session id (changes only on {@link Session.regenerate}). */
@@ -84,53 +79,34 @@ export class Session<T extends SessionData = SessionData> {
 
   /** The value of `key`, or `undefined`. */
   get<K extends keyof T & string>(key: K): T[K] | undefined {
-    const value = this.#data.get(key);
-    if (typeof value === 'object' && value !== null && !this.#dirty.has(key)) this.#watch(key, value);
-    return value as T[K] | undefined;
+    return this.#values.get(key) as T[K] | undefined;
   }
 
   /** Sets `key` (setting `undefined` deletes it). Throws `invalid-value` for non-JSON values. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
-    assertKey(key);
-    if (value === undefined) {
-      this.delete(key);
-      return this;
-    }
-    toJson(value, `Value of "${key}"`);
-    this.#data.set(key, value);
-    this.#dirty.add(key);
+    if (value === undefined) this.delete(key);
+    else this.#values.set(key, value);
     return this;
   }
 
-  /** Deletes `key`; resolves whether it was there. */
+  /** Deletes `key`; returns whether it was there. */
   delete<K extends keyof T & string>(key: K): boolean {
-    const had = this.#data.delete(key);
-    if (had) this.#dirty.add(key);
-    this.#handedOut.delete(key);
-    return had;
+    return this.#values.delete(key);
   }
 
   /** True when `key` holds a value. */
   has<K extends keyof T & string>(key: K): boolean {
-    return this.#data.has(key);
+    return this.#values.has(key);
   }
 
   /** Removes every value (the id stays). */
   clear(): void {
-    this.#data.clear();
-    this.#dirty.clear();
-    this.#handedOut.clear();
-    this.#rewrite = true;
+    this.#values.clear();
   }
 
   /** A plain object of the current values. */
   toJSON(): Partial<T> {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of this.#data) {
-      if (typeof value === 'object' && value !== null && !this.#dirty.has(key)) this.#watch(key, value);
-      out[key] = value;
-    }
-    return out as Partial<T>;
+    return this.#values.toJSON() as Partial<T>;
   }
 
   /**
@@ -139,41 +115,36 @@ export class Session<T extends SessionData = SessionData> {
    */
   async increment<K extends keyof T & string>(key: K, by = 1): Promise<number> {
     assertKey(key);
-    await this.save();
+    await this.#flush();
     const now = Date.now();
-    const value = await this.#runtime.call('increment', () =>
-      this.#runtime.store.increment(this.#id, key, by, this.#ttl(now)),
-    );
-    this.#data.set(key, value);
-    this.#dirty.delete(key);
-    this.#handedOut.delete(key);
+    const value = await this.#runtime.call('increment', () => this.#runtime.store.increment(this.#id, key, by, this.#ttl(now)));
+    this.#values.settle(key, value);
     this.#wrote(now);
     return value;
   }
 
   /**
    * Gives the session a new id and destroys the old one (do it on login, against fixation).
-   * With `keepData: false` the new session starts empty and its absolute timeout restarts.
+   * With `keepData: false` (or after `destroy()`) the new session starts empty and its absolute
+   * timeout restarts; otherwise its data moves to the new id at once.
    */
   async regenerate({ keepData = true }: { keepData?: boolean } = {}): Promise<void> {
     const previous = this.#id;
+    const carry = keepData && !this.#destroyed;
     await this.#runtime.call('destroy', () => this.#runtime.store.destroy(previous));
-    if (keepData) {
+    this.#destroyed = false;
+    this.#isNew = true;
+    if (carry) {
       this.#startedAt ??= Date.now();
       this.#id = this.#runtime.issueId(this.#startedAt);
-      this.#rewrite = true;
-      await this.save();
+      this.#values.rewriteAll();
+      await this.#flush();
     } else {
       this.#startedAt = Date.now();
       this.#id = this.#runtime.issueId(this.#startedAt);
-      this.#data.clear();
-      this.#dirty.clear();
-      this.#handedOut.clear();
+      this.#values.reset();
       this.#stored = false;
-      this.#rewrite = false;
     }
-    this.#destroyed = false;
-    this.#isNew = true;
     this.#runtime.log.emit('regenerated', this.#id, { previousSessionId: previous });
   }
 
@@ -186,9 +157,7 @@ export class Session<T extends SessionData = SessionData> {
     await this.#runtime.call('destroy', () => this.#runtime.store.destroy(this.#id));
     this.#destroyed = true;
     this.#stored = false;
-    this.#data.clear();
-    this.#dirty.clear();
-    this.#handedOut.clear();
+    this.#values.reset();
     this.#runtime.log.emit('destroyed', this.#id);
   }
 
@@ -202,42 +171,14 @@ export class Session<T extends SessionData = SessionData> {
 
   /** Writes pending changes now instead of just before the response. */
   async save(): Promise<void> {
-    if (this.#destroyed) return;
-    const now = Date.now();
-    const rewrite = this.#rewrite;
-    const pending = this.#pending(rewrite);
-    if (pending === undefined) return;
-    // Clear before the await: changes made while the write is in flight stay pending.
-    const dirty = [...this.#dirty];
-    this.#dirty.clear();
-    this.#rewrite = false;
-    for (const [key, json] of pending.snapshots) {
-      if (json === undefined) this.#handedOut.delete(key);
-      else this.#handedOut.set(key, json);
-    }
-    try {
-      if (rewrite) {
-        const data = Object.fromEntries(this.#data) as SessionData;
-        await this.#runtime.call('set', () => this.#runtime.store.set(this.#id, data, this.#ttl(now)));
-      } else {
-        await this.#runtime.call('patch', () => this.#runtime.store.patch(this.#id, pending.changes, this.#ttl(now)));
-      }
-    } catch (error) {
-      for (const key of dirty) this.#dirty.add(key);
-      this.#rewrite ||= rewrite;
-      throw error;
-    }
-    this.#wrote(now);
+    await this.#flush();
   }
 
   /** @internal Called once the handler is done: writes changes, or refreshes a due TTL. */
   async commit(): Promise<void> {
-    if (this.#destroyed) return;
-    if (this.#rewrite || this.#pending(false) !== undefined) return this.save();
-    if (!this.#stored) return;
-    const now = Date.now();
+    if (this.#destroyed || (await this.#flush()) || !this.#stored) return;
     const lastRefresh = this.#storeExpiresAt === undefined ? -Infinity : this.#storeExpiresAt - this.#runtime.maxAgeMs;
-    if (now - lastRefresh >= this.#runtime.touchAfterMs) await this.touch();
+    if (Date.now() - lastRefresh >= this.#runtime.touchAfterMs) await this.touch();
   }
 
   /** @internal Seconds the cookie should live: until the session would expire. */
@@ -245,9 +186,29 @@ export class Session<T extends SessionData = SessionData> {
     return Math.max(0, Math.ceil((this.#expiresAtMs(now) - now) / 1000));
   }
 
+  /** Writes what changed (the whole record after `clear`/`regenerate`); true when it wrote. */
+  async #flush(): Promise<boolean> {
+    if (this.#destroyed) return false;
+    const pending = this.#values.take();
+    if (!pending) return false;
+    const { write } = pending;
+    const now = Date.now();
+    const ttl = this.#ttl(now);
+    const { store } = this.#runtime;
+    try {
+      if (write.kind === 'record') await this.#runtime.call('set', () => store.set(this.#id, write.data, ttl));
+      else await this.#runtime.call('patch', () => store.patch(this.#id, write.changes, ttl));
+    } catch (error) {
+      pending.undo();
+      throw error;
+    }
+    this.#wrote(now);
+    return true;
+  }
+
   #expiresAtMs(now: number): number {
     if (this.#destroyed) return 0;
-    if (!this.#stored) return this.#startedAt === undefined ? now + this.#runtime.maxAgeMs : this.#startedAt + this.#runtime.maxAgeMs;
+    if (!this.#stored) return (this.#startedAt ?? now) + this.#runtime.maxAgeMs;
     return this.#storeExpiresAt ?? now + this.#ttl(now) * 1000;
   }
 
@@ -258,39 +219,5 @@ export class Session<T extends SessionData = SessionData> {
   #wrote(now: number): void {
     this.#stored = true;
     this.#storeExpiresAt = now + this.#ttl(now) * 1000;
-  }
-
-  /** Remembers the JSON of an object handed out, so in-place mutation is noticed at commit. */
-  #watch(key: string, value: unknown): void {
-    if (!this.#handedOut.has(key)) this.#handedOut.set(key, JSON.stringify(value));
-  }
-
-  /**
-   * What the next write must carry: set/deleted keys plus handed-out objects whose JSON changed
-   * (all keys when `rewrite`), and the JSON of every object written, to watch afterwards.
-   * `undefined` when there is nothing to write.
-   */
-  #pending(rewrite: boolean): { changes: Record<string, unknown>; snapshots: Map<string, string | undefined> } | undefined {
-    const changes: Record<string, unknown> = {};
-    const snapshots = new Map<string, string | undefined>();
-    let any = rewrite;
-    for (const [key, value] of this.#data) {
-      const dirty = this.#dirty.has(key);
-      if (!rewrite && !dirty && !this.#handedOut.has(key)) continue;
-      const json = typeof value === 'object' && value !== null ? toJson(value, `Value of "${key}"`) : undefined;
-      const changed = dirty || json !== this.#handedOut.get(key);
-      if (changed) {
-        changes[key] = value;
-        any = true;
-      }
-      if (changed || rewrite) snapshots.set(key, json);
-    }
-    for (const key of this.#dirty) {
-      if (!this.#data.has(key)) {
-        changes[key] = undefined;
-        any = true;
-      }
-    }
-    return any ? { changes, snapshots } : undefined;
   }
 }

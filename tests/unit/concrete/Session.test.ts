@@ -362,6 +362,28 @@ describe('Session', () => {
       expect((await open(e, s.id)).id).toBe(s.id);
     });
 
+    it('regenerate() after destroy() starts a fresh session with its own clock', async () => {
+      jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+      const e = engine({ maxAge: 600 });
+      const oldId = await stored(e, { user: 'ann' });
+      jest.setSystemTime(T0 + 500_000);
+      const s = await open(e, oldId);
+      await s.destroy();
+      await s.regenerate();
+      expect(s.isDestroyed).toBe(false);
+      expect(s.toJSON()).toEqual({});
+      await e.commit(s);
+      expect(await store.get(s.id)).toBeUndefined();
+      // Nothing stored, yet still recognised after the old session's maxAge ran out: the clock restarted.
+      jest.setSystemTime(T0 + 700_000);
+      const next = await open(e, s.id);
+      expect(next.id).toBe(s.id);
+      next.set('flash', 'bye');
+      await e.commit(next);
+      expect(await store.get(s.id)).toEqual({ flash: 'bye' });
+      expect((await open(e, oldId)).id).not.toBe(oldId);
+    });
+
     it('destroy() marks the session destroyed, empties it and tombstones the id', async () => {
       const e = engine();
       const id = await stored(e, { user: 'ann' });

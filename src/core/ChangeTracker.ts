@@ -1,0 +1,136 @@
+import type { SessionChanges, SessionData } from './json.js';
+import { assertKey, toJson } from './serialize.js';
+
+/** The write a {@link ChangeTracker} asks for: the whole record, or only the changed fields. */
+export type PendingWrite =
+  | { readonly kind: 'record'; readonly data: SessionData }
+  | { readonly kind: 'fields'; readonly changes: SessionChanges };
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
+/**
+ * The values of one session and what changed since they were last written: keys set or
+ * deleted, and objects handed out (or written) whose JSON has changed since, so in-place
+ * mutation is noticed per field, where express-session hashes the whole session.
+ */
+export class ChangeTracker {
+  readonly #values: Map<string, unknown>;
+  /** Keys set or deleted since the last write. */
+  readonly #dirty = new Set<string>();
+  /** JSON of the object values the application may hold, as last seen or written. */
+  readonly #watched = new Map<string, string>();
+  /** The whole record must be rewritten (after `clear()` or a regenerate that keeps data). */
+  #rewrite = false;
+
+  constructor(initial: SessionData | undefined) {
+    this.#values = new Map(initial ? Object.entries(initial) : []);
+  }
+
+  get(key: string): unknown {
+    const value = this.#values.get(key);
+    if (isObject(value)) this.#watch(key, value);
+    return value;
+  }
+
+  has(key: string): boolean {
+    return this.#values.has(key);
+  }
+
+  /** Sets `key`, checking the key and that the value is JSON-serializable. */
+  set(key: string, value: unknown): void {
+    assertKey(key);
+    toJson(value, `Value of "${key}"`);
+    this.#values.set(key, value);
+    this.#dirty.add(key);
+  }
+
+  delete(key: string): boolean {
+    const had = this.#values.delete(key);
+    if (had) this.#dirty.add(key);
+    this.#watched.delete(key);
+    return had;
+  }
+
+  /** Removes every value; the next write replaces the whole record. */
+  clear(): void {
+    this.reset();
+    this.#rewrite = true;
+  }
+
+  /** Forgets every value and every pending change (a new, empty session). */
+  reset(): void {
+    this.#values.clear();
+    this.#dirty.clear();
+    this.#watched.clear();
+    this.#rewrite = false;
+  }
+
+  /** The next write carries the whole record (the id changed). */
+  rewriteAll(): void {
+    this.#rewrite = true;
+  }
+
+  /** Records a value the store already holds (the result of an atomic increment). */
+  settle(key: string, value: unknown): void {
+    this.#values.set(key, value);
+    this.#dirty.delete(key);
+    this.#watched.delete(key);
+  }
+
+  /** A plain copy of the values; the objects in it are watched like `get` results. */
+  toJSON(): SessionData {
+    const out: SessionData = {};
+    for (const [key, value] of this.#values) {
+      if (isObject(value)) this.#watch(key, value);
+      out[key] = value;
+    }
+    return out;
+  }
+
+  /**
+   * Takes what must be written, marking it written; `undo` puts it back when the write fails.
+   * Changes made while the write is in flight stay pending. `undefined` when nothing changed.
+   */
+  take(): { write: PendingWrite; undo: () => void } | undefined {
+    const rewrite = this.#rewrite;
+    const changes: SessionChanges = {};
+    const seen = new Map<string, string | undefined>();
+    let changed = rewrite;
+    for (const [key, value] of this.#values) {
+      const dirty = this.#dirty.has(key);
+      if (!rewrite && !dirty && !this.#watched.has(key)) continue;
+      const json = isObject(value) ? toJson(value, `Value of "${key}"`) : undefined;
+      if (dirty || json !== this.#watched.get(key)) {
+        changes[key] = value;
+        changed = true;
+        seen.set(key, json);
+      } else if (rewrite) {
+        seen.set(key, json);
+      }
+    }
+    for (const key of this.#dirty) {
+      if (!this.#values.has(key)) {
+        changes[key] = undefined;
+        changed = true;
+      }
+    }
+    if (!changed) return undefined;
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    this.#rewrite = false;
+    for (const [key, json] of seen) {
+      if (json === undefined) this.#watched.delete(key);
+      else this.#watched.set(key, json);
+    }
+    const write: PendingWrite = rewrite ? { kind: 'record', data: Object.fromEntries(this.#values) } : { kind: 'fields', changes };
+    const undo = (): void => {
+      for (const key of dirty) this.#dirty.add(key);
+      this.#rewrite ||= rewrite;
+    };
+    return { write, undo };
+  }
+
+  #watch(key: string, value: object): void {
+    if (!this.#dirty.has(key) && !this.#watched.has(key)) this.#watched.set(key, JSON.stringify(value));
+  }
+}
