@@ -62,7 +62,11 @@ export interface SessionMiddlewareOptions {
    * @defaultValue false
    */
   acceptClientIds?: boolean;
-  /** Seconds after which a session ends however active it is. @defaultValue none */
+  /**
+   * Seconds after which a session ends however active it is, counted from the start its signed
+   * id carries (kept across `regenerate()`). Ids a client named itself (`acceptClientIds`) carry
+   * no start and are not subject to it. @defaultValue none
+   */
   absoluteTimeout?: number;
   /**
    * Seconds between TTL refreshes of a session that did not change.
