@@ -96,13 +96,30 @@ function holdEndUntilCommitted(res: ServerResponse, engine: SessionEngine, sessi
  * `setHeader`, so when the application passes its own there, ours joins that list instead.
  */
 function appendToWriteHeadCookies(args: unknown[] | undefined, cookie: string): boolean {
-  const headers = args?.[typeof args[1] === 'string' ? 2 : 1];
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return false;
+  if (!args) return false;
+  const index = typeof args[1] === 'string' ? 2 : 1;
+  const headers = args[index];
+  if (Array.isArray(headers)) {
+    // Flat [name, value, ...] form: Node sets each pair over the earlier ones, so every cookie
+    // (the application's and ours) goes into one set-cookie entry.
+    if (headers.length % 2 !== 0) return false;
+    const cookies: unknown[] = [];
+    const rest: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'set-cookie') cookies.push(...[headers[i + 1]].flat());
+      else rest.push(headers[i], headers[i + 1]);
+    }
+    if (cookies.length === 0) return false;
+    args[index] = [...rest, 'set-cookie', [...cookies, cookie]];
+    return true;
+  }
+  if (typeof headers !== 'object' || headers === null) return false;
   const record = headers as Record<string, unknown>;
   const key = Object.keys(record).find((name) => name.toLowerCase() === 'set-cookie');
   if (key === undefined) return false;
   const previous = record[key];
-  record[key] = [...(Array.isArray(previous) ? previous : [String(previous)]), cookie];
+  // A copy: the application may reuse its headers object for every response.
+  args[index] = { ...record, [key]: [...(Array.isArray(previous) ? previous : [String(previous)]), cookie] };
   return true;
 }
 
