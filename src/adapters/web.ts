@@ -19,18 +19,17 @@ export function webView(request: Request): RequestView {
   };
 }
 
-/** Adds the id header and cookie to `response`, copying it first when its headers are immutable. */
+/**
+ * A copy of `response` with the id header and cookie added. Always a copy: `Response.redirect()`
+ * and `fetch()` responses have immutable headers, and a handler may return one shared `Response`
+ * object to many requests, which must never carry one client's cookie to the next.
+ * Responses that cannot be rebuilt (`Response.error()`, 101 upgrades) are returned as they are.
+ */
 export function withSessionHeaders(response: Response, headers: SessionResponseHeaders, headerName: string | false): Response {
   if (headers.sessionId === undefined && headers.setCookie === undefined) return response;
-  let target = response;
-  try {
-    apply(target.headers, headers, headerName);
-  } catch {
-    // Response.redirect() and fetch() responses have immutable headers.
-    if (response.status === 0) return response;
-    target = new Response(response.body, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
-    apply(target.headers, headers, headerName);
-  }
+  if (response.status < 200 || response.status > 599) return response;
+  const target = new Response(response.body, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
+  apply(target.headers, headers, headerName);
   return target;
 }
 
@@ -41,6 +40,8 @@ function apply(target: Headers, headers: SessionResponseHeaders, headerName: str
 
 /** The Web-standard dispatch: the session is committed before the response is returned. */
 export async function dispatchWeb(engine: SessionEngine, registry: SessionRegistry, request: Request, next: WebNext): Promise<Response> {
+  // Dispatched twice for one request (nested apps): the first dispatch owns the session.
+  if (registry.get(request) !== undefined) return next(request);
   const view = webView(request);
   const session = await engine.open(view);
   registry.attach(request, session);

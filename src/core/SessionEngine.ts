@@ -75,7 +75,7 @@ export class SessionEngine implements SessionRuntime {
       throw error;
     }
     if (found?.state === 'destroyed') return this.#reject(presented, 'destroyed');
-    if (found?.state === 'active') {
+    if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
       this.log.emit('loaded', presented);
       return new Session(this, { id: presented, startedAt, isNew: false, stored: found });
     }

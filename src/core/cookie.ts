@@ -18,11 +18,14 @@ export interface CookieAttributes {
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   let start = 0;
+  let eq = -1;
   while (start < header.length) {
     let end = header.indexOf(';', start);
     if (end === -1) end = header.length;
-    const eq = header.indexOf('=', start);
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
+    // Reuse the last '=' found while it is still ahead: one pass, even over ";;;;...".
+    if (eq < start) eq = header.indexOf('=', start);
+    if (eq === -1) return undefined;
+    if (eq < end && header.slice(start, eq).trim() === name) {
       const value = header.slice(eq + 1, end).trim();
       return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
     }

@@ -111,6 +111,15 @@ function seconds(name: string, value: unknown, fallback: number, min = 0, allowZ
   return value;
 }
 
+/** Node timers overflow past 2^31-1 ms (and then fire after 1 ms), so timer options stop there. */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
+function timerSeconds(name: string, value: unknown, fallback: number, allowZero = false): number {
+  const result = seconds(name, value, fallback, 0, allowZero);
+  if (result > MAX_TIMER_SECONDS) throw fail(name, `at most ${MAX_TIMER_SECONDS} seconds (a Node timer limit)`, value);
+  return result;
+}
+
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && allowed.includes(value.toLowerCase() as T)) return value.toLowerCase() as T;
@@ -158,10 +167,12 @@ function cookieOf(value: SessionCookieOptions | undefined, name: string | false)
   const partitioned = flag('cookie.partitioned', options.partitioned, false);
   if (sameSite === 'none' && secure === false) throw fail('cookie.sameSite', "'lax' or 'strict' when cookie.secure is false (browsers drop SameSite=None without Secure)", 'none');
   if (partitioned && secure === false) throw fail('cookie.partitioned', 'false when cookie.secure is false (browsers require Secure)', true);
-  if (typeof name === 'string' && (name.startsWith('__Host-') || name.startsWith('__Secure-')) && secure !== true) {
-    throw fail('cookie.secure', `true for a ${name.startsWith('__Host-') ? '__Host-' : '__Secure-'} cookie`, secure);
+  // Browsers match the prefixes case-insensitively (RFC 6265bis), so the checks do too.
+  const prefix = typeof name === 'string' ? /^__(host|secure)-/i.exec(name)?.[1]?.toLowerCase() : undefined;
+  if (prefix !== undefined && secure !== true) {
+    throw fail('cookie.secure', `true for a ${prefix === 'host' ? '__Host-' : '__Secure-'} cookie`, secure);
   }
-  if (typeof name === 'string' && name.startsWith('__Host-')) {
+  if (prefix === 'host') {
     if (domain !== undefined) throw fail('cookie.domain', 'no domain for a __Host- cookie', domain);
     if (path !== '/') throw fail('cookie.path', '"/" for a __Host- cookie', path);
   }
@@ -202,7 +213,7 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
     acceptClientIds: flag('acceptClientIds', options.acceptClientIds, false),
     absoluteTimeout,
     touchAfter,
-    storeTimeoutMs: seconds('storeTimeout', options.storeTimeout, 2) * 1000,
+    storeTimeoutMs: timerSeconds('storeTimeout', options.storeTimeout, 2) * 1000,
     onStoreError,
     logger,
     trustProxy: flag('trustProxy', options.trustProxy, false),

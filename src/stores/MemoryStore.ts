@@ -1,6 +1,7 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../concrete/SessionError.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
+import { MAX_TIMER_SECONDS } from '../core/options.js';
 import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
 
 /** Options of {@link MemoryStore}. */
@@ -51,8 +52,8 @@ export class MemoryStore extends SessionStore {
       throw SessionError.invalidOption('maxEntries', 'a positive integer', maxEntries);
     }
     const sweepSeconds = options.sweepIntervalSeconds ?? 60;
-    if (!(typeof sweepSeconds === 'number' && Number.isFinite(sweepSeconds) && sweepSeconds >= 0)) {
-      throw SessionError.invalidOption('sweepIntervalSeconds', 'a number of seconds >= 0', sweepSeconds);
+    if (!(typeof sweepSeconds === 'number' && Number.isFinite(sweepSeconds) && sweepSeconds >= 0 && sweepSeconds <= MAX_TIMER_SECONDS)) {
+      throw SessionError.invalidOption('sweepIntervalSeconds', `a number of seconds from 0 to ${MAX_TIMER_SECONDS}`, sweepSeconds);
     }
     this.#maxEntries = maxEntries;
     if (options.defaultTtlSeconds !== undefined) this.defaultTtlSeconds = options.defaultTtlSeconds;

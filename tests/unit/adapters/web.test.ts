@@ -73,10 +73,13 @@ describe('adapters/web', () => {
   });
 
   describe('withSessionHeaders', () => {
-    it('adds the id header and the cookie to a mutable Response and returns that same object', async () => {
+    it('returns a copy of a mutable Response with the id header and cookie, leaving the original untouched', async () => {
       const response = new Response('body', { status: 201, statusText: 'Made', headers: { 'content-type': 'text/plain' } });
       const result = withSessionHeaders(response, BOTH, 'X-Session-ID');
-      expect(result).toBe(response);
+      expect(result).not.toBe(response);
+      // A handler may hand the same Response to many requests: it must never collect their cookies.
+      expect(response.headers.getSetCookie()).toEqual([]);
+      expect(response.headers.get('x-session-id')).toBeNull();
       expect(result.headers.get('x-session-id')).toBe(ID);
       expect(result.headers.getSetCookie()).toEqual([COOKIE]);
       expect(result.status).toBe(201);
@@ -92,7 +95,6 @@ describe('adapters/web', () => {
       headers.set('x-session-id', 'something-else');
       const response = new Response(null, { headers });
       const result = withSessionHeaders(response, BOTH, 'X-Session-ID');
-      expect(result).toBe(response);
       expect(result.headers.getSetCookie()).toEqual(['theme=dark; Path=/', 'lang=en; Path=/', COOKIE]);
       expect(result.headers.get('x-session-id')).toBe(ID);
     });

@@ -1,0 +1,140 @@
+import type { ServerResponse } from 'node:http';
+import type { SessionResponseHeaders } from '../core/SessionEngine.js';
+import type { ConnectNext } from './node.js';
+
+/** What the hold needs from the session layer. */
+export interface HoldHooks {
+  /** Writes the session; the response waits for it. */
+  commit(): Promise<void>;
+  /** The id header and cookie for the session as it stands. */
+  headers(): SessionResponseHeaders;
+  /** The id header's name, or `false`. */
+  headerName: string | false;
+}
+
+type Method = (...args: unknown[]) => unknown;
+interface Sent {
+  statusCode: number;
+  statusMessage: string;
+  headers: Record<string, unknown>;
+}
+
+/**
+ * The one place that delays a Node response until the session is stored (B5):
+ * - `writeHead` (explicit or implicit) gains the id header and cookie, keeping the app's cookies;
+ * - the first `end` is held until `commit` settles; meanwhile the response counts as sent
+ *   (`headersSent`, `writableEnded`), later `end` calls are ignored and changes to status or
+ *   headers are undone, so the client gets exactly what the handler sent first;
+ * - a failed commit goes to `next` while nothing was sent, else the connection is cut, so the
+ *   client never takes a partial answer for success.
+ */
+export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks, next: ConnectNext): void {
+  const writeHead = res.writeHead as unknown as Method;
+  const end = res.end as unknown as Method;
+  let headersAdded = false;
+  let held = false;
+
+  const addHeaders = (writeHeadArgs?: unknown[]): void => {
+    if (headersAdded || res.headersSent) return;
+    headersAdded = true;
+    const { sessionId, setCookie } = hooks.headers();
+    if (hooks.headerName !== false && sessionId !== undefined) res.setHeader(hooks.headerName, sessionId);
+    if (setCookie !== undefined && !appendToWriteHeadCookies(writeHeadArgs, setCookie)) appendSetCookie(res, setCookie);
+  };
+  const release = (): void => {
+    res.writeHead = writeHead as unknown as ServerResponse['writeHead'];
+    res.end = end as unknown as ServerResponse['end'];
+    delete (res as { headersSent?: boolean }).headersSent;
+    delete (res as { writableEnded?: boolean }).writableEnded;
+  };
+  const fail = (error: unknown): void => {
+    release();
+    try {
+      if (!res.headersSent) next(error);
+      else res.destroy(error instanceof Error ? error : undefined);
+    } catch {
+      res.destroy();
+    }
+  };
+  const finish = async (args: unknown[], sent: Sent | undefined): Promise<void> => {
+    try {
+      await hooks.commit();
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    try {
+      release();
+      if (sent) restore(res, sent);
+      addHeaders();
+      end.apply(res, args);
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    addHeaders(args);
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (held) return this;
+    held = true;
+    const sent = res.headersSent ? undefined : { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
+    Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true });
+    Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => true });
+    void finish(args, sent);
+    return this;
+  } as ServerResponse['end'];
+}
+
+/** Puts back the status and headers the handler ended with, undoing later changes. */
+function restore(res: ServerResponse, sent: Sent): void {
+  res.statusCode = sent.statusCode;
+  res.statusMessage = sent.statusMessage;
+  const now = res.getHeaders();
+  for (const name of Object.keys(now)) if (!(name in sent.headers)) res.removeHeader(name);
+  for (const [name, value] of Object.entries(sent.headers)) {
+    if (now[name] !== value) res.setHeader(name, value as string | number | readonly string[]);
+  }
+}
+
+/**
+ * `writeHead(status, [message,] headers)` replaces a `Set-Cookie` set earlier with `setHeader`,
+ * so when the application passes its own there, ours joins that list, in a copy (the app may
+ * reuse its headers object for every response).
+ */
+function appendToWriteHeadCookies(args: unknown[] | undefined, cookie: string): boolean {
+  if (!args) return false;
+  // Node reads the headers from the third argument unless the second is them.
+  const index = typeof args[1] === 'string' || (args[2] !== undefined && args[2] !== null) ? 2 : 1;
+  const headers = args[index];
+  if (Array.isArray(headers)) {
+    // Flat [name, value, ...] form: Node sets each pair over the earlier ones, so every cookie
+    // (the application's and ours) goes into one set-cookie entry.
+    if (headers.length % 2 !== 0) return false;
+    const cookies: unknown[] = [];
+    const rest: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'set-cookie') cookies.push(...[headers[i + 1]].flat());
+      else rest.push(headers[i], headers[i + 1]);
+    }
+    if (cookies.length === 0) return false;
+    args[index] = [...rest, 'set-cookie', [...cookies, cookie]];
+    return true;
+  }
+  if (typeof headers !== 'object' || headers === null) return false;
+  const record = headers as Record<string, unknown>;
+  const key = Object.keys(record).find((name) => name.toLowerCase() === 'set-cookie');
+  if (key === undefined) return false;
+  const previous = record[key];
+  args[index] = { ...record, [key]: [...(Array.isArray(previous) ? previous : [String(previous)]), cookie] };
+  return true;
+}
+
+/** Adds a `Set-Cookie` line, keeping any the application set. */
+function appendSetCookie(res: ServerResponse, cookie: string): void {
+  const previous = res.getHeader('set-cookie');
+  if (previous === undefined) res.setHeader('set-cookie', cookie);
+  else res.setHeader('set-cookie', Array.isArray(previous) ? [...previous, cookie] : [String(previous), cookie]);
+}
