@@ -1,4 +1,5 @@
 import type { SessionData } from '../core/json.js';
+import type { SessionStore } from '../abstract/SessionStore.js';
 import type { SessionRuntime } from '../core/runtime.js';
 import { ChangeTracker } from '../core/ChangeTracker.js';
 import { assertKey } from '../core/serialize.js';
@@ -36,7 +37,7 @@ export interface SessionInit {
  * });
  * ```
  */
-export class Session<T extends SessionData = SessionData> {
+export class Session<T extends object = SessionData> {
   readonly #runtime: SessionRuntime;
   readonly #values: ChangeTracker;
   #id: string;
@@ -45,6 +46,10 @@ export class Session<T extends SessionData = SessionData> {
   #stored: boolean;
   #storeExpiresAt: number | undefined;
   #destroyed = false;
+  /** The id was made in this request and never sent nor stored: nobody can present it yet. */
+  #unknownId: boolean;
+  /** Store calls started by this session; the response waits for them all (B5). */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   /** @internal */
   constructor(runtime: SessionRuntime, init: SessionInit) {
@@ -55,6 +60,7 @@ export class Session<T extends SessionData = SessionData> {
     this.#stored = init.stored !== undefined;
     this.#storeExpiresAt = init.stored?.expiresAt;
     this.#values = new ChangeTracker(init.stored?.data);
+    this.#unknownId = init.isNew && init.startedAt !== undefined && init.stored === undefined;
   }
 
   /** The session id (changes only on {@link Session.regenerate}). */
@@ -115,10 +121,11 @@ export class Session<T extends SessionData = SessionData> {
    */
   async increment<K extends keyof T & string>(key: K, by = 1): Promise<number> {
     assertKey(key);
+    const version = this.#values.version(key);
     await this.#flush();
     const now = Date.now();
-    const value = await this.#runtime.call('increment', () => this.#runtime.store.increment(this.#id, key, by, this.#ttl(now)));
-    this.#values.settle(key, value);
+    const value = await this.#call('increment', (store) => store.increment(this.#id, key, by, this.#ttl(now)));
+    this.#values.settle(key, value, version);
     this.#wrote(now);
     return value;
   }
@@ -130,10 +137,11 @@ export class Session<T extends SessionData = SessionData> {
    */
   async regenerate({ keepData = true }: { keepData?: boolean } = {}): Promise<void> {
     const previous = this.#id;
-    const carry = keepData && !this.#destroyed;
-    await this.#runtime.call('destroy', () => this.#runtime.store.destroy(previous));
+    const carry = keepData && !this.#destroyed && (this.#stored || this.#values.size > 0);
+    await this.#forget(previous);
     this.#destroyed = false;
     this.#isNew = true;
+    this.#unknownId = true;
     if (carry) {
       this.#startedAt ??= Date.now();
       this.#id = this.#runtime.issueId(this.#startedAt);
@@ -154,7 +162,7 @@ export class Session<T extends SessionData = SessionData> {
    * to go on with a fresh session, use `regenerate({ keepData: false })` instead.
    */
   async destroy(): Promise<void> {
-    await this.#runtime.call('destroy', () => this.#runtime.store.destroy(this.#id));
+    await this.#forget(this.#id);
     this.#destroyed = true;
     this.#stored = false;
     this.#values.reset();
@@ -165,7 +173,7 @@ export class Session<T extends SessionData = SessionData> {
   async touch(): Promise<void> {
     if (!this.#stored || this.#destroyed) return;
     const now = Date.now();
-    await this.#runtime.call('touch', () => this.#runtime.store.touch(this.#id, this.#ttl(now)));
+    await this.#call('touch', (store) => store.touch(this.#id, this.#ttl(now)));
     this.#storeExpiresAt = now + this.#ttl(now) * 1000;
   }
 
@@ -174,11 +182,22 @@ export class Session<T extends SessionData = SessionData> {
     await this.#flush();
   }
 
-  /** @internal Called once the handler is done: writes changes, or refreshes a due TTL. */
+  /**
+   * @internal Called once the handler is done: waits for store calls the handler did not await,
+   * then writes changes, or refreshes a TTL that has not been refreshed for `touchAfter`.
+   */
   async commit(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     if (this.#destroyed || (await this.#flush()) || !this.#stored) return;
-    const lastRefresh = this.#storeExpiresAt === undefined ? -Infinity : this.#storeExpiresAt - this.#runtime.maxAgeMs;
-    if (Date.now() - lastRefresh >= this.#runtime.touchAfterMs) await this.touch();
+    const now = Date.now();
+    // How far a refresh would move the expiry: also right when absoluteTimeout cuts the TTL short.
+    const gain = this.#storeExpiresAt === undefined ? Infinity : now + this.#ttl(now) * 1000 - this.#storeExpiresAt;
+    if (gain >= this.#runtime.touchAfterMs) await this.touch();
+  }
+
+  /** @internal The response is carrying the id to the client: from now on it can be presented. */
+  markSent(): void {
+    this.#unknownId = false;
   }
 
   /** @internal Seconds the cookie should live: until the session would expire. */
@@ -194,10 +213,10 @@ export class Session<T extends SessionData = SessionData> {
     const { write } = pending;
     const now = Date.now();
     const ttl = this.#ttl(now);
-    const { store } = this.#runtime;
+    const id = this.#id;
     try {
-      if (write.kind === 'record') await this.#runtime.call('set', () => store.set(this.#id, write.data, ttl));
-      else await this.#runtime.call('patch', () => store.patch(this.#id, write.changes, ttl));
+      if (write.kind === 'record') await this.#call('set', (store) => store.set(id, write.data, ttl));
+      else await this.#call('patch', (store) => store.patch(id, write.changes, ttl));
     } catch (error) {
       pending.undo();
       throw error;
@@ -208,8 +227,32 @@ export class Session<T extends SessionData = SessionData> {
 
   #expiresAtMs(now: number): number {
     if (this.#destroyed) return 0;
-    if (!this.#stored) return (this.#startedAt ?? now) + this.#runtime.maxAgeMs;
+    if (!this.#stored) {
+      const start = this.#startedAt ?? now;
+      return start + this.#runtime.ttlSeconds(this.#startedAt, start) * 1000;
+    }
     return this.#storeExpiresAt ?? now + this.#ttl(now) * 1000;
+  }
+
+  /** One store call, bounded and typed by the runtime, and tracked until it settles. */
+  #call<R>(what: string, op: (store: SessionStore) => Promise<R>): Promise<R> {
+    const call = this.#runtime.call(what, () => op(this.#runtime.store));
+    this.#inflight.add(call);
+    const settled = (): void => {
+      this.#inflight.delete(call);
+    };
+    call.then(settled, settled);
+    return call;
+  }
+
+  /**
+   * Destroys `id` in the store, leaving a tombstone, unless nobody can present it yet (made in
+   * this request, never stored): then there is nothing to refuse later, and a flood of such
+   * logouts writes nothing.
+   */
+  async #forget(id: string): Promise<void> {
+    if (this.#unknownId && !this.#stored) return;
+    await this.#call('destroy', (store) => store.destroy(id));
   }
 
   #ttl(now: number): number {

@@ -8,6 +8,7 @@ import { resolveOptions, type SessionMiddlewareOptions } from '../core/options.j
 import { SessionEngine } from '../core/SessionEngine.js';
 import { TYPES } from '../di/TYPES.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
+import type { SessionData } from '../core/json.js';
 import type { Session } from './Session.js';
 import { SessionError } from './SessionError.js';
 
@@ -93,9 +94,12 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
     };
   }
 
-  /** The session of a request this middleware handled (Express req, Web `Request`, ...). */
-  sessionOf(request: object): Session | undefined {
-    return this.#registry.get(request);
+  /**
+   * The session of a request this middleware handled (Express req, Web `Request`, ...), typed
+   * with your data: `sessionOf<{ visits: number }>(request)`.
+   */
+  sessionOf<T extends object = SessionData>(request: object): Session<T> | undefined {
+    return this.#registry.get(request) as Session<T> | undefined;
   }
 
   #warnNoSecret(): void {

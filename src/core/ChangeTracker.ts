@@ -1,4 +1,5 @@
 import type { SessionChanges, SessionData } from './json.js';
+import { SessionError } from '../concrete/SessionError.js';
 import { assertKey, toJson } from './serialize.js';
 
 /** The write a {@link ChangeTracker} asks for: the whole record, or only the changed fields. */
@@ -19,8 +20,11 @@ export class ChangeTracker {
   readonly #dirty = new Set<string>();
   /** JSON of the object values the application may hold, as last seen or written. */
   readonly #watched = new Map<string, string>();
-  /** The whole record must be rewritten (after `clear()` or a regenerate that keeps data). */
+  /** The whole record must be written (a regenerate moved the data to a new id). */
   #rewrite = false;
+  /** Bumped per key by `set`/`delete`, and for all keys by `reset`: tells late results apart. */
+  readonly #versions = new Map<string, number>();
+  #generation = 0;
 
   constructor(initial: SessionData | undefined) {
     this.#values = new Map(initial ? Object.entries(initial) : []);
@@ -36,25 +40,44 @@ export class ChangeTracker {
     return this.#values.has(key);
   }
 
+  /** How many values there are. */
+  get size(): number {
+    return this.#values.size;
+  }
+
+  /** Identifies the current value of `key`; compare it with a later one to see if it changed. */
+  version(key: string): string {
+    return `${this.#generation}:${this.#versions.get(key) ?? 0}`;
+  }
+
   /** Sets `key`, checking the key and that the value is JSON-serializable. */
   set(key: string, value: unknown): void {
     assertKey(key);
-    toJson(value, `Value of "${key}"`);
+    if (toJson(value, `Value of "${key}"`) === undefined) {
+      throw new SessionError('invalid-value', `Value of "${key}" is not JSON-serializable (a ${typeof value})`);
+    }
     this.#values.set(key, value);
     this.#dirty.add(key);
+    this.#bump(key);
   }
 
   delete(key: string): boolean {
     const had = this.#values.delete(key);
     if (had) this.#dirty.add(key);
     this.#watched.delete(key);
+    this.#bump(key);
     return had;
   }
 
-  /** Removes every value; the next write replaces the whole record. */
+  /**
+   * Removes every value, as field deletions: keys another request added meanwhile survive, and
+   * a deletion never brings back a session destroyed meanwhile (a whole-record write would).
+   */
   clear(): void {
-    this.reset();
-    this.#rewrite = true;
+    for (const key of this.#values.keys()) this.#dirty.add(key);
+    this.#values.clear();
+    this.#watched.clear();
+    this.#generation++;
   }
 
   /** Forgets every value and every pending change (a new, empty session). */
@@ -63,6 +86,7 @@ export class ChangeTracker {
     this.#dirty.clear();
     this.#watched.clear();
     this.#rewrite = false;
+    this.#generation++;
   }
 
   /** The next write carries the whole record (the id changed). */
@@ -70,8 +94,12 @@ export class ChangeTracker {
     this.#rewrite = true;
   }
 
-  /** Records a value the store already holds (the result of an atomic increment). */
-  settle(key: string, value: unknown): void {
+  /**
+   * Records a value the store already holds (the result of an atomic increment), unless `key`
+   * changed since `version` was taken: a `set` or `clear` made meanwhile wins.
+   */
+  settle(key: string, value: unknown, version: string): void {
+    if (this.version(key) !== version) return;
     this.#values.set(key, value);
     this.#dirty.delete(key);
     this.#watched.delete(key);
@@ -79,12 +107,9 @@ export class ChangeTracker {
 
   /** A plain copy of the values; the objects in it are watched like `get` results. */
   toJSON(): SessionData {
-    const out: SessionData = {};
-    for (const [key, value] of this.#values) {
-      if (isObject(value)) this.#watch(key, value);
-      out[key] = value;
-    }
-    return out;
+    for (const [key, value] of this.#values) if (isObject(value)) this.#watch(key, value);
+    // fromEntries defines own properties: a stored "__proto__" field stays a plain field.
+    return Object.fromEntries(this.#values);
   }
 
   /**
@@ -124,10 +149,16 @@ export class ChangeTracker {
     }
     const write: PendingWrite = rewrite ? { kind: 'record', data: Object.fromEntries(this.#values) } : { kind: 'fields', changes };
     const undo = (): void => {
+      // Everything this write carried is pending again, in-place changes included.
       for (const key of dirty) this.#dirty.add(key);
+      for (const key of Object.keys(changes)) this.#dirty.add(key);
       this.#rewrite ||= rewrite;
     };
     return { write, undo };
+  }
+
+  #bump(key: string): void {
+    this.#versions.set(key, (this.#versions.get(key) ?? 0) + 1);
   }
 
   #watch(key: string, value: object): void {

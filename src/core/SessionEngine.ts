@@ -95,11 +95,12 @@ export class SessionEngine implements SessionRuntime {
     }
   }
 
-  /** The id header and cookie for the response, for the session as it stands now. */
+  /** The id header and cookie for the response, for the session as it stands now; call it as they go out. */
   responseHeaders(session: Session | undefined, view: RequestView): SessionResponseHeaders {
     if (!session) return { sessionId: undefined, setCookie: undefined };
     const { cookieName, header } = this.options;
     const destroyed = session.isDestroyed;
+    if (!destroyed) session.markSent();
     const setCookie =
       cookieName === false
         ? undefined

@@ -198,7 +198,8 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
   const maxAge = seconds('maxAge', options.maxAge, 3600);
   const absoluteTimeout = options.absoluteTimeout === undefined ? undefined : seconds('absoluteTimeout', options.absoluteTimeout, 0);
   const touchAfter = seconds('touchAfter', options.touchAfter, Math.min(60, maxAge / 2), 0, true);
-  if (touchAfter > maxAge) throw fail('touchAfter', `at most maxAge (${maxAge})`, touchAfter);
+  // touchAfter = maxAge would never refresh: the idle timeout would stop sliding.
+  if (touchAfter >= maxAge) throw fail('touchAfter', `less than maxAge (${maxAge})`, touchAfter);
   const onStoreError = oneOf('onStoreError', options.onStoreError, ['error', 'continue'] as const) ?? 'error';
   const logger = options.logger;
   if (logger !== undefined && (typeof logger !== 'object' || logger === null)) throw fail('logger', 'an object with debug/info/warn/error methods', logger);

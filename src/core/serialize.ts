@@ -19,10 +19,14 @@ export function toJson(value: unknown, what: string): string | undefined {
 
 /** Checks that `data` is a plain record of JSON values and returns its JSON text. */
 export function recordToJson(data: unknown): string {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+  // Only plain records: a Date, an array or an object with toJSON would not come back as one.
+  if (
+    Object.prototype.toString.call(data) !== '[object Object]' ||
+    typeof (data as { toJSON?: unknown }).toJSON === 'function'
+  ) {
     throw new SessionError('invalid-value', 'Session data must be a plain object');
   }
-  for (const key of Object.keys(data)) assertKey(key);
+  for (const key of Object.keys(data as object)) assertKey(key);
   return toJson(data, 'Session data') as string;
 }
 

@@ -21,7 +21,12 @@ import { TYPES } from './TYPES.js';
 export function sessionModule(options: SessionMiddlewareOptions = {}): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind<SessionMiddlewareOptions>(TYPES.SessionOptions).toConstantValue(options);
-    bind<SessionStore>(TYPES.SessionStore).toDynamicValue(() => new MemoryStore()).inSingletonScope();
+    // The store expires direct writes after maxAge even when resolved before the middleware.
+    const maxAge = options.maxAge;
+    const defaultTtlSeconds = typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? maxAge : undefined;
+    bind<SessionStore>(TYPES.SessionStore)
+      .toDynamicValue(() => new MemoryStore({ defaultTtlSeconds }))
+      .inSingletonScope();
     bind(SessionMiddleware).toSelf().inSingletonScope();
     bind<SessionMiddleware>(TYPES.SessionMiddleware).toService(SessionMiddleware);
   });

@@ -42,7 +42,8 @@ interface Entry {
 export class MemoryStore extends SessionStore {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
-  #tombstones = 0;
+  /** Ids of tombstones, oldest first: a new tombstone evicts one of these before a live session. */
+  readonly #tombstones = new Set<string>();
   #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -100,8 +101,10 @@ export class MemoryStore extends SessionStore {
     const data: SessionData = entry ? recordFromJson(entry.json) : {};
     for (const [key, value] of Object.entries(changes)) {
       assertKey(key);
-      if (value === undefined) delete data[key];
-      else data[key] = JSON.parse(toJson(value, `Value of "${key}"`) ?? 'null');
+      // A value JSON cannot hold (undefined, a function) is dropped, as `set` drops it.
+      const json = value === undefined ? undefined : toJson(value, `Value of "${key}"`);
+      if (json === undefined) delete data[key];
+      else data[key] = JSON.parse(json);
     }
     this.#put(id, recordToJson(data), ttl);
   }
@@ -127,12 +130,12 @@ export class MemoryStore extends SessionStore {
 
   async clear(): Promise<void> {
     this.#entries.clear();
-    this.#tombstones = 0;
+    this.#tombstones.clear();
   }
 
   async length(): Promise<number> {
     this.sweep();
-    return this.#entries.size - this.#tombstones;
+    return this.#entries.size - this.#tombstones.size;
   }
 
   async *ids(): AsyncIterable<string> {
@@ -162,7 +165,7 @@ export class MemoryStore extends SessionStore {
     if (!entry) return undefined;
     this.#entries.delete(id);
     if (entry.expiresAt <= Date.now()) {
-      if (entry.json === null) this.#tombstones--;
+      this.#tombstones.delete(id);
       return undefined;
     }
     this.#entries.set(id, entry);
@@ -176,17 +179,17 @@ export class MemoryStore extends SessionStore {
 
   #insert(id: string, entry: Entry): void {
     this.#entries.set(id, entry);
-    if (entry.json === null) this.#tombstones++;
+    if (entry.json === null) this.#tombstones.add(id);
     while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#delete(oldest);
+      // A flood of logouts must not push live sessions out: tombstones make room among themselves.
+      const oldestTombstone = entry.json === null ? this.#tombstones.values().next().value : undefined;
+      const victim = oldestTombstone !== undefined && oldestTombstone !== id ? oldestTombstone : (this.#entries.keys().next().value as string);
+      this.#delete(victim);
     }
   }
 
   #delete(id: string): void {
-    const entry = this.#entries.get(id);
-    if (!entry) return;
-    this.#entries.delete(id);
-    if (entry.json === null) this.#tombstones--;
+    if (!this.#entries.delete(id)) return;
+    this.#tombstones.delete(id);
   }
 }

@@ -262,3 +262,19 @@ export function sessionErrors(value: unknown): void {
   // @ts-expect-error kind is read-only
   error.kind = 'store-error';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Session data described by an interface (no index signature), and sessionOf typed with it
+interface CartData {
+  visits: number;
+  items: string[];
+}
+export async function interfaceData(session: Session<CartData>, middleware: SessionMiddleware, request: Request): Promise<void> {
+  expectType<Equal<ReturnType<typeof session.get<'items'>>, string[] | undefined>>();
+  session.set('items', ['apple']);
+  // @ts-expect-error items holds strings
+  session.set('items', [1]);
+  const typed = middleware.sessionOf<CartData>(request);
+  expectType<Equal<typeof typed, Session<CartData> | undefined>>();
+  await typed?.increment('visits');
+}

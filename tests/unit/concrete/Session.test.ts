@@ -272,15 +272,17 @@ describe('Session', () => {
       expect(await store.get(s.id)).toEqual({ cart: { items: ['apple'] }, visits: 1 });
     });
 
-    it('clear() rewrites the whole record', async () => {
+    it('clear() deletes the fields it knew, field by field (a key set meanwhile elsewhere survives)', async () => {
       const e = engine();
       const id = await stored(e, { a: 1, b: 2 });
       const s = await open(e, id);
+      await store.patch(id, { other: 'request' }, 3600);
+      store.calls = [];
       s.clear();
       s.set('c', 3);
       await e.commit(s);
-      expect(store.calls).toEqual([{ op: 'set', id, arg: { c: 3 }, ttl: 3600 }]);
-      expect(await store.get(id)).toEqual({ c: 3 });
+      expect(store.calls).toEqual([{ op: 'patch', id, arg: { a: undefined, b: undefined, c: 3 }, ttl: 3600 }]);
+      expect(await store.get(id)).toEqual({ other: 'request', c: 3 });
     });
 
     it('increment returns the stored value and is visible through get', async () => {
@@ -403,10 +405,25 @@ describe('Session', () => {
 
     it('destroy() of a session that stored nothing still refuses its id afterwards', async () => {
       const e = engine();
-      const s = await open(e);
+      const first = await open(e);
+      e.responseHeaders(first, view()); // the id goes out to the client
+      await e.commit(first);
+      const s = await open(e, first.id);
       await s.destroy();
       expect(await store.load(s.id)).toEqual({ state: 'destroyed' });
       expect((await open(e, s.id)).id).not.toBe(s.id);
+    });
+
+    it('destroy() of an id made in this request and never sent writes nothing (a logout flood stores nothing)', async () => {
+      const e = engine();
+      for (let i = 0; i < 20; i++) {
+        const s = await open(e);
+        await s.destroy();
+        expect(e.responseHeaders(s, view()).sessionId).toBeUndefined();
+        await e.commit(s);
+      }
+      expect(store.calls).toEqual([]);
+      expect(await store.length()).toBe(0);
     });
   });
 

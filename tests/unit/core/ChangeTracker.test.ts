@@ -45,18 +45,39 @@ describe('ChangeTracker', () => {
     expect(tracker.take()?.write).toEqual({ kind: 'fields', changes: { a: 1, b: 2 } });
   });
 
-  it('asks for the whole record after clear() or rewriteAll(), and again after a failed rewrite', () => {
+  it('turns clear() into field deletions, and asks for the whole record after rewriteAll(), again after a failed one', () => {
     const tracker = new ChangeTracker({ a: 1, b: 2 });
     tracker.clear();
     tracker.set('c', 3);
+    const cleared = tracker.take()!;
+    expect(cleared.write).toEqual({ kind: 'fields', changes: { a: undefined, b: undefined, c: 3 } });
+    cleared.undo();
+    expect(tracker.take()?.write).toEqual({ kind: 'fields', changes: { a: undefined, b: undefined, c: 3 } });
+    tracker.rewriteAll();
     const rewrite = tracker.take()!;
     expect(rewrite.write).toEqual({ kind: 'record', data: { c: 3 } });
     rewrite.undo();
     expect(tracker.take()?.write).toEqual({ kind: 'record', data: { c: 3 } });
-    tracker.rewriteAll();
-    expect(tracker.take()?.write).toEqual({ kind: 'record', data: { c: 3 } });
+  });
+
+  it('undo makes an in-place change carried by a failed write pending again', () => {
+    const tracker = new ChangeTracker({ cart: { items: ['apple'] } });
+    (tracker.get('cart') as { items: string[] }).items.push('pear');
+    const failed = tracker.take()!;
+    failed.undo();
+    expect(tracker.take()?.write).toEqual({ kind: 'fields', changes: { cart: { items: ['apple', 'pear'] } } });
+  });
+
+  it('settle() yields to a set or clear made after the version was taken', () => {
+    const tracker = new ChangeTracker({ n: 1 });
+    const before = tracker.version('n');
+    tracker.set('n', 100);
+    tracker.settle('n', 2, before);
+    expect(tracker.get('n')).toBe(100);
+    const again = tracker.version('n');
     tracker.clear();
-    expect(tracker.take()?.write).toEqual({ kind: 'record', data: {} });
+    tracker.settle('n', 3, again);
+    expect(tracker.has('n')).toBe(false);
   });
 
   it('reset() forgets values and pending changes; settle() records a stored value without a write', () => {
@@ -66,7 +87,7 @@ describe('ChangeTracker', () => {
     expect(tracker.toJSON()).toEqual({});
     expect(tracker.take()).toBeUndefined();
     tracker.set('n', 1);
-    tracker.settle('n', 5);
+    tracker.settle('n', 5, tracker.version('n'));
     expect(tracker.get('n')).toBe(5);
     expect(tracker.take()).toBeUndefined();
   });

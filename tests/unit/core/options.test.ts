@@ -19,6 +19,7 @@ const BAD: BadCase[] = [
   { label: 'maxAge Infinity', options: { maxAge: Number.POSITIVE_INFINITY }, option: 'maxAge' },
   { label: 'absoluteTimeout 0', options: { absoluteTimeout: 0 }, option: 'absoluteTimeout' },
   { label: 'touchAfter > maxAge', options: { maxAge: 10, touchAfter: 11 }, option: 'touchAfter' },
+  { label: 'touchAfter = maxAge (would never refresh)', options: { maxAge: 10, touchAfter: 10 }, option: 'touchAfter' },
   { label: 'touchAfter -1', options: { touchAfter: -1 }, option: 'touchAfter' },
   { label: 'storeTimeout 0', options: { storeTimeout: 0 }, option: 'storeTimeout' },
   { label: "onStoreError 'x'", options: { onStoreError: 'x' }, option: 'onStoreError' },
@@ -155,9 +156,9 @@ describe('resolveOptions defaults', () => {
     expect(resolveOptions({ maxAge: 7200 }).touchAfter).toBe(60);
   });
 
-  it('accepts touchAfter 0 (refresh on every request) and touchAfter equal to maxAge', () => {
+  it('accepts touchAfter 0 (refresh on every request) up to just below maxAge', () => {
     expect(resolveOptions({ touchAfter: 0 }).touchAfter).toBe(0);
-    expect(resolveOptions({ maxAge: 10, touchAfter: 10 }).touchAfter).toBe(10);
+    expect(resolveOptions({ maxAge: 10, touchAfter: 9.5 }).touchAfter).toBe(9.5);
   });
 
   it('converts storeTimeout to milliseconds', () => {
