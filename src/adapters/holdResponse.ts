@@ -22,17 +22,26 @@ interface Sent {
 /**
  * The one place that delays a Node response until the session is stored (B5):
  * - `writeHead` (explicit or implicit) gains the id header and cookie, keeping the app's cookies;
- * - the first `end` is held until `commit` settles; meanwhile the response counts as sent
- *   (`headersSent`, `writableEnded`), later `end` calls are ignored and changes to status or
- *   headers are undone, so the client gets exactly what the handler sent first;
+ * - the first `end` is held until `commit` settles. Meanwhile the response counts as sent
+ *   (`headersSent`, `writableEnded`), later `end`, `write` and `writeHead` calls are ignored and
+ *   changes to status or headers undone, so the client gets exactly what the handler sent first;
+ *   a socket `destroy()` asked for meanwhile (Express's final handler does that for an error
+ *   thrown after the response) waits until the held response is out;
+ * - a body written with `write` under a `Content-Length` keeps its last byte for the held `end`
+ *   (`res.sendFile` streams that way), so no client has the whole body before the write;
  * - a failed commit goes to `next` while nothing was sent, else the connection is cut, so the
  *   client never takes a partial answer for success.
  */
 export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks, next: ConnectNext): void {
   const writeHead = res.writeHead as unknown as Method;
+  const write = res.write as unknown as Method;
   const end = res.end as unknown as Method;
   let headersAdded = false;
   let held = false;
+  let holding = false;
+  let bodyBytes = 0;
+  let lastByte: Buffer | undefined;
+  let destroyLater: (() => void) | undefined;
 
   const addHeaders = (writeHeadArgs?: unknown[]): void => {
     if (headersAdded || res.headersSent) return;
@@ -42,13 +51,17 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
     if (setCookie !== undefined && !appendToWriteHeadCookies(writeHeadArgs, setCookie)) appendSetCookie(res, setCookie);
   };
   const release = (): void => {
-    res.writeHead = writeHead as unknown as ServerResponse['writeHead'];
-    res.end = end as unknown as ServerResponse['end'];
+    holding = false;
+    // Only put back what is still ours: a wrapper installed after ours (on-headers) stays.
+    if (res.writeHead === ourWriteHead) res.writeHead = writeHead as unknown as ServerResponse['writeHead'];
+    if (res.write === ourWrite) res.write = write as unknown as ServerResponse['write'];
+    if (res.end === ourEnd) res.end = end as unknown as ServerResponse['end'];
     delete (res as { headersSent?: boolean }).headersSent;
     delete (res as { writableEnded?: boolean }).writableEnded;
   };
   const fail = (error: unknown): void => {
     release();
+    destroyLater = undefined;
     try {
       if (!res.headersSent) next(error);
       else res.destroy(error instanceof Error ? error : undefined);
@@ -56,36 +69,82 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
       res.destroy();
     }
   };
-  const finish = async (args: unknown[], sent: Sent | undefined): Promise<void> => {
+  const finish = async (args: unknown[], sent: Sent | undefined, restoreSocket: () => void): Promise<void> => {
     try {
       await hooks.commit();
     } catch (error) {
+      restoreSocket();
       fail(error);
       return;
     }
     try {
       release();
+      restoreSocket();
       if (sent) restore(res, sent);
       addHeaders();
+      if (destroyLater) res.once('finish', destroyLater);
+      if (lastByte) write.call(res, lastByte);
       end.apply(res, args);
     } catch (error) {
       fail(error);
     }
   };
 
-  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+  const ourWriteHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (holding) return this;
     addHeaders(args);
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];
-  res.end = function (this: ServerResponse, ...args: unknown[]) {
+  const ourWrite = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    if (holding) return false;
+    const length = lastByte === undefined ? Number(res.getHeader('content-length')) : NaN;
+    if (length > 0 && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+      const encoding = (typeof rest[0] === 'string' ? rest[0] : 'utf8') as BufferEncoding;
+      const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.byteLength;
+      bodyBytes += size;
+      if (size > 0 && bodyBytes >= length) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk.buffer, chunk.byteOffset, size);
+        lastByte = bytes.subarray(size - 1);
+        const callback = rest.find((arg) => typeof arg === 'function');
+        return write.call(this, bytes.subarray(0, size - 1), callback);
+      }
+    }
+    return write.call(this, chunk, ...rest);
+  } as ServerResponse['write'];
+  const ourEnd = function (this: ServerResponse, ...args: unknown[]) {
     if (held) return this;
     held = true;
+    holding = true;
     const sent = res.headersSent ? undefined : { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
     Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true });
     Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => true });
-    void finish(args, sent);
+    void finish(args, sent, deferDestroy());
     return this;
   } as ServerResponse['end'];
+
+  /** While held, a plain `socket.destroy()` waits for the response to be out; returns the undo. */
+  const deferDestroy = (): (() => void) => {
+    const socket = res.socket;
+    if (!socket) return () => undefined;
+    const destroy = socket.destroy;
+    const hadOwn = Object.hasOwn(socket, 'destroy');
+    socket.destroy = function (this: typeof socket, error?: Error) {
+      // Only a destroy asked for while the client is still there (not Node reacting to its leaving).
+      if (holding && error === undefined && !socket.readableEnded) {
+        destroyLater = () => destroy.call(socket);
+        return this;
+      }
+      return destroy.call(this, error);
+    };
+    return () => {
+      if (hadOwn) socket.destroy = destroy;
+      else delete (socket as { destroy?: unknown }).destroy;
+    };
+  };
+
+  res.writeHead = ourWriteHead;
+  res.write = ourWrite;
+  res.end = ourEnd;
 }
 
 /** Puts back the status and headers the handler ended with, undoing later changes. */

@@ -50,6 +50,8 @@ export class Session<T extends object = SessionData> {
   #unknownId: boolean;
   /** Store calls started by this session; the response waits for them all (B5). */
   readonly #inflight = new Set<Promise<unknown>>();
+  /** The last write of this session: the next one starts after it. */
+  #lastWrite: Promise<unknown> = Promise.resolve();
 
   /** @internal */
   constructor(runtime: SessionRuntime, init: SessionInit) {
@@ -119,10 +121,21 @@ export class Session<T extends object = SessionData> {
    * Atomically adds `by` to the number at `key` in the store (concurrent requests never lose a
    * count) and resolves the new value.
    */
-  async increment<K extends keyof T & string>(key: K, by = 1): Promise<number> {
+  increment<K extends keyof T & string>(key: K, by = 1): Promise<number> {
+    return this.#track(() => this.#increment(key, by));
+  }
+
+  async #increment(key: string, by: number): Promise<number> {
     assertKey(key);
     const version = this.#values.version(key);
     await this.#flush();
+    if (this.#destroyed) {
+      // After destroy() later writes in this request are ignored: nothing reaches the store.
+      const current = this.#values.get(key);
+      const value = (typeof current === 'number' ? current : 0) + by;
+      this.#values.settle(key, value, version);
+      return value;
+    }
     const now = Date.now();
     const value = await this.#call('increment', (store) => store.increment(this.#id, key, by, this.#ttl(now)));
     this.#values.settle(key, value, version);
@@ -135,7 +148,13 @@ export class Session<T extends object = SessionData> {
    * With `keepData: false` (or after `destroy()`) the new session starts empty and its absolute
    * timeout restarts; otherwise its data moves to the new id at once.
    */
-  async regenerate({ keepData = true }: { keepData?: boolean } = {}): Promise<void> {
+  regenerate(options: { keepData?: boolean } = {}): Promise<void> {
+    return this.#track(() => this.#regenerate(options));
+  }
+
+  async #regenerate({ keepData = true }: { keepData?: boolean }): Promise<void> {
+    // What is in flight (an increment) lands on the old id first and moves with the data.
+    await Promise.allSettled([...this.#inflight]);
     const previous = this.#id;
     const carry = keepData && !this.#destroyed && (this.#stored || this.#values.size > 0);
     await this.#forget(previous);
@@ -161,7 +180,13 @@ export class Session<T extends object = SessionData> {
    * the response clears the cookie and sends no id. Later writes in this request are ignored:
    * to go on with a fresh session, use `regenerate({ keepData: false })` instead.
    */
-  async destroy(): Promise<void> {
+  destroy(): Promise<void> {
+    return this.#track(() => this.#destroy());
+  }
+
+  async #destroy(): Promise<void> {
+    // A write in flight may store the id: wait for it, then #forget decides.
+    await Promise.allSettled([...this.#inflight]);
     await this.#forget(this.#id);
     this.#destroyed = true;
     this.#stored = false;
@@ -178,8 +203,20 @@ export class Session<T extends object = SessionData> {
   }
 
   /** Writes pending changes now instead of just before the response. */
-  async save(): Promise<void> {
-    await this.#flush();
+  save(): Promise<void> {
+    return this.#track(async () => {
+      await this.#flush();
+    });
+  }
+
+  #track<R>(run: () => Promise<R>): Promise<R> {
+    const op = run();
+    this.#inflight.add(op);
+    const settled = (): void => {
+      this.#inflight.delete(op);
+    };
+    op.then(settled, settled);
+    return op;
   }
 
   /**
@@ -214,9 +251,15 @@ export class Session<T extends object = SessionData> {
     const now = Date.now();
     const ttl = this.#ttl(now);
     const id = this.#id;
+    const previous = this.#lastWrite;
+    const call = previous.then(() =>
+      write.kind === 'record'
+        ? this.#call('set', (store) => store.set(id, write.data, ttl))
+        : this.#call('patch', (store) => store.patch(id, write.changes, ttl)),
+    );
+    this.#lastWrite = call.catch(() => undefined);
     try {
-      if (write.kind === 'record') await this.#call('set', (store) => store.set(id, write.data, ttl));
-      else await this.#call('patch', (store) => store.patch(id, write.changes, ttl));
+      await call;
     } catch (error) {
       pending.undo();
       throw error;

@@ -22,9 +22,11 @@ export class ChangeTracker {
   readonly #watched = new Map<string, string>();
   /** The whole record must be written (a regenerate moved the data to a new id). */
   #rewrite = false;
-  /** Bumped per key by `set`/`delete`, and for all keys by `reset`: tells late results apart. */
+  /** Bumped per key by `set`/`delete`, and for all keys by `clear`/`reset`: tells late results apart. */
   readonly #versions = new Map<string, number>();
   #generation = 0;
+  /** Bumped by `reset` only: after one, a late result belongs to a session that is gone. */
+  #resets = 0;
 
   constructor(initial: SessionData | undefined) {
     this.#values = new Map(initial ? Object.entries(initial) : []);
@@ -47,7 +49,7 @@ export class ChangeTracker {
 
   /** Identifies the current value of `key`; compare it with a later one to see if it changed. */
   version(key: string): string {
-    return `${this.#generation}:${this.#versions.get(key) ?? 0}`;
+    return `${this.#resets}/${this.#generation}:${this.#versions.get(key) ?? 0}`;
   }
 
   /** Sets `key`, checking the key and that the value is JSON-serializable. */
@@ -87,6 +89,7 @@ export class ChangeTracker {
     this.#watched.clear();
     this.#rewrite = false;
     this.#generation++;
+    this.#resets++;
   }
 
   /** The next write carries the whole record (the id changed). */
@@ -99,7 +102,11 @@ export class ChangeTracker {
    * changed since `version` was taken: a `set` or `clear` made meanwhile wins.
    */
   settle(key: string, value: unknown, version: string): void {
-    if (this.version(key) !== version) return;
+    if (this.version(key) !== version) {
+      // A delete or clear made meanwhile also removes what the increment stored.
+      if (!this.#values.has(key) && version.startsWith(`${this.#resets}/`)) this.#dirty.add(key);
+      return;
+    }
     this.#values.set(key, value);
     this.#dirty.delete(key);
     this.#watched.delete(key);
