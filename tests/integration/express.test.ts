@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express, { type Express } from 'express';
-import { MemoryStore, SessionMiddleware, type SessionMiddlewareOptions, type SessionStore } from '../../src/index.js';
+import { MemoryStore, SessionMiddleware, type SessionMiddlewareOptions, type SessionStore, type StoredSession } from '../../src/index.js';
 import { SlowWriteStore } from '../support/failingStores.js';
 import { CookieClient, ISSUED_ID, cookieLine, cookieValue, listenApp, sleep, type Running } from '../support/http.js';
 
@@ -93,6 +93,25 @@ async function start(mount: Mount, options: SessionMiddlewareOptions = {}, store
       return { response, body: (await response.json()) as { id: string; data: Record<string, unknown>; isNew: boolean } };
     },
   };
+}
+
+/**
+ * A MemoryStore whose reads answer after a delay with what the store held when they began, as a
+ * networked store does. With the plain MemoryStore every request loads and commits within one
+ * turn of the event loop, so "concurrent" requests never overlap and a whole-record write or a
+ * non-atomic increment would still pass; with this one, all the requests below have read the
+ * session before any of them writes.
+ */
+class SlowReadStore extends MemoryStore {
+  constructor(readonly delayMs = 50) {
+    super({ sweepIntervalSeconds: 0 });
+  }
+
+  override async load(id: string): Promise<StoredSession | undefined> {
+    const found = await super.load(id);
+    await sleep(this.delayMs);
+    return found;
+  }
 }
 
 function sid(response: Response): string {
@@ -224,6 +243,13 @@ describe.each(MOUNTS)('Express 5, mounted with %s', (mount) => {
   });
 
   describe('field-level writes under concurrency', () => {
+    // Overlapping requests (see SlowReadStore): each one read the session before any wrote.
+    beforeEach(async () => {
+      await h.server.close();
+      h.store.close();
+      h = await start(mount, {}, new SlowReadStore());
+    });
+
     it('50 concurrent requests setting different keys of one session all survive', async () => {
       const id = sid(await h.get('/nothing'));
       const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => h.get(`/setk/${i}`, { 'X-Session-ID': id })));

@@ -273,8 +273,11 @@ describe('expiry', () => {
     });
     // The id is refused 60 s after its start (SessionEngine.open), so the session ends then.
     expect(expiresAt!.getTime()).toBeLessThanOrEqual(before + 60_000 + 1_000);
+    // Capped, not cut to nothing: a Max-Age of 0 would clear the cookie at once.
+    expect(expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 59_000);
     const maxAge = Number(/Max-Age=(\d+)/.exec(response.headers.get('set-cookie') ?? '')?.[1]);
     expect(maxAge).toBeLessThanOrEqual(60);
+    expect(maxAge).toBeGreaterThanOrEqual(59);
   });
 
   it('with absoluteTimeout, an unchanged session is still refreshed at most once per touchAfter', async () => {

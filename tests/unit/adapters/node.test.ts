@@ -90,6 +90,13 @@ function get(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<Seen>
   });
 }
 
+/** Waits for `promise`, at most `ms` (the timer is cleared, so nothing is left running). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The `Set-Cookie` lines of what a client saw. */
 function cookiesOf(seen: Seen): string[] {
   return seen.headers['set-cookie'] ?? [];
@@ -216,14 +223,22 @@ describe('adapters/node', () => {
     it('holds end until the commit: the response finishes only after the store write completed', async () => {
       const store = new SlowPatchStore(200);
       const order: string[] = [];
+      let finished!: Promise<void>;
       const h = await serve((_req, res, session) => {
         session.set('k', 1);
-        res.on('finish', () => order.push(`finish (landed: ${store.landed.length})`));
+        // 'finish' and the client's end of the response race in one event loop: wait for both.
+        finished = new Promise((resolve) =>
+          res.on('finish', () => {
+            order.push(`finish (landed: ${store.landed.length})`);
+            resolve();
+          }),
+        );
         res.end('done');
         order.push('end returned');
       }, store);
       const seen = await get(h.server.url);
       expect(seen.body).toBe('done');
+      await within(finished, 5000);
       expect(order).toEqual(['end returned', 'finish (landed: 1)']);
     });
 
@@ -328,15 +343,20 @@ describe('adapters/node', () => {
     it('calls the callback given to end once the held end went through', async () => {
       const store = new SlowPatchStore(100);
       let landedWhenCalled: number | undefined;
+      let called!: Promise<void>;
       const h = await serve((_req, res, session) => {
         session.set('k', 1);
-        res.end('ok', () => {
-          landedWhenCalled = store.landed.length;
-        });
+        called = new Promise((resolve) =>
+          res.end('ok', () => {
+            landedWhenCalled = store.landed.length;
+            resolve();
+          }),
+        );
       }, store);
       const seen = await get(h.server.url);
       expect(seen.body).toBe('ok');
-      await sleep(20);
+      // No short sleep racing the server: wait for the callback itself (bounded, so a missing call fails).
+      await within(called, 5000);
       expect(landedWhenCalled).toBe(1);
     });
   });

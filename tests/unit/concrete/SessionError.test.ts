@@ -5,6 +5,7 @@ const KINDS: SessionErrorKind[] = [
   'invalid-option',
   'invalid-value',
   'invalid-key',
+  'invalid-id',
   'store-error',
   'store-timeout',
   'not-a-number',
