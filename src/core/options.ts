@@ -18,11 +18,11 @@ export interface SessionCookieOptions {
   secure?: boolean | 'auto';
   /** @defaultValue '/' */
   path?: string;
-  /** Omitted by default, so the cookie stays on the exact host. */
+  /** The cookie's `Domain`; omitted by default, so the cookie stays on the exact host. @defaultValue none */
   domain?: string;
   /** CHIPS partitioned cookie; needs `secure` other than `false`. @defaultValue false */
   partitioned?: boolean;
-  /** Chrome's cookie priority. */
+  /** Chrome's cookie priority. @defaultValue none (the browser's Medium) */
   priority?: 'low' | 'medium' | 'high';
 }
 
@@ -52,9 +52,10 @@ export interface SessionMiddlewareOptions {
    * Key(s) that sign ids. With a list, the first signs and all verify (rotation). Without one a
    * random per-process secret is used and a `no-secret` warning is emitted: every instance that
    * shares a store must be given the same secret.
+   * @defaultValue a random per-process secret (with a warning)
    */
   secret?: string | readonly string[];
-  /** Cookie attributes. */
+  /** Cookie attributes. @defaultValue `{ httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/' }` */
   cookie?: SessionCookieOptions;
   /**
    * Adopt well-formed ids the server did not issue, as the Python package does (for API clients
@@ -77,7 +78,7 @@ export interface SessionMiddlewareOptions {
   storeTimeout?: number;
   /** `'error'` passes store failures to the framework; `'continue'` serves the request without a session. @defaultValue 'error' */
   onStoreError?: 'error' | 'continue';
-  /** Receives lifecycle events with hashed ids. */
+  /** Receives lifecycle events with hashed ids. @defaultValue none (events are dropped) */
   logger?: SessionLogger;
   /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (only behind a proxy you control). @defaultValue false */
   trustProxy?: boolean;

@@ -5,7 +5,7 @@
  * ```ts
  * const container = new Container();
  * container.load(sessionModule({ secret }));
- * container.rebind(TYPES.SessionStore).toConstantValue(new RedisStore({ client }));
+ * container.rebind(TYPES.SessionStore).toConstantValue(new MemoryStore({ maxEntries: 10_000 }));
  * const sessions = container.get(SessionMiddleware);
  * ```
  */

@@ -17,7 +17,7 @@ export interface MemoryStoreOptions {
    * @defaultValue 60
    */
   sweepIntervalSeconds?: number;
-  /** TTL of writes that name none; the owning middleware overrides it with its `maxAge`. */
+  /** TTL of writes that name none; the owning middleware overrides it with its `maxAge`. @defaultValue 3600 */
   defaultTtlSeconds?: number;
 }
 

@@ -119,7 +119,7 @@ describe('held res.end(): errors after the answer reach Express error handling',
       const server = await serve(listenApp(throwingApp(middleware(store), style, handling)));
       const got = await outcome(server.url);
       await sleep(200); // the held end has run by now
-      // Today: "no answer: fetch failed": finalhandler sees the faked headersSent and destroys
+      // Before the fix: "no answer: fetch failed": finalhandler sees the faked headersSent and destroys
       // req.socket while the end is still held.
       expect({ status: got.status, body: got.body }).toEqual({ status: 200, body: '{"ok":true}' });
       expect(await store.get(got.id ?? 'none')).toEqual({ step: 2 });
@@ -160,7 +160,7 @@ describe('held res.end(): other middlewares that wrap the response', () => {
       const response = await fetch(server.url);
       expect(await response.text()).toBe('ok');
       expect(response.headers.get('x-session-id')).not.toBeNull();
-      // Today null with the session first: release() puts back the writeHead it saw at dispatch,
+      // Before the fix: null with the session first: release() puts back the writeHead it saw at dispatch,
       // dropping the wrapper installed after it, before the implicit writeHead of the held end.
       expect(response.headers.get('x-response-time')).toBe('1ms');
     });
@@ -240,7 +240,7 @@ describe('held res.end(): response shapes (B5: stored when the client has the wh
     expect(await response.text()).toContain('Second adversarial review');
     const storedWhenReceived = await store.get(response.headers.get('x-session-id') ?? 'none');
     await sleep(200);
-    // Today undefined: send pipes the file with res.write under a Content-Length, so the client
+    // Before the fix: undefined: send pipes the file with res.write under a Content-Length, so the client
     // has every byte before the held (empty) end; the store write lands ~100 ms later.
     expect(storedWhenReceived).toEqual({ downloaded: true });
   });
@@ -447,7 +447,7 @@ describe('held res.end(): writes after the end', () => {
     const server = await serve(listenApp(app));
     const text = await rawRequest(server.port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const [first, second] = responsesOf(text);
-    // Today the late write goes out first, with headers lacking the session (Content-Length: 5),
+    // Before the fix: the late write goes out first, with headers lacking the session (Content-Length: 5),
     // then the held "first": "latefirst", and the next response starts with "irst" (desync).
     expect(first!.body).toBe('first');
     expect(first!.headers.some(([name]) => name === 'x-session-id')).toBe(true);
@@ -473,7 +473,7 @@ describe('held res.end(): writes after the end', () => {
       ),
     );
     const response = await fetch(server.url);
-    // Today 500, without X-Session-ID or cookie: the late writeHead really writes the head.
+    // Before the fix: 500, without X-Session-ID or cookie: the late writeHead really writes the head.
     expect([response.status, await response.text()]).toEqual([200, 'first']);
     const id = response.headers.get('x-session-id');
     expect(await store.get(id ?? 'none')).toEqual({ a: 1 });
@@ -495,7 +495,7 @@ describe('Session: store calls the handler did not await', () => {
     expect(await response.text()).toBe('ok');
     const storedWhenReceived = await store.get(response.headers.get('x-session-id') ?? 'none');
     await sleep(250);
-    // Today undefined: increment awaits #flush() before its store call, so commit's in-flight
+    // Before the fix: undefined: increment awaits #flush() before its store call, so commit's in-flight
     // set is still empty when the held end starts the commit.
     expect(storedWhenReceived).toEqual({ views: 1 });
   });
@@ -526,7 +526,7 @@ describe('Session: store calls the handler did not await', () => {
     const storedWhenReceived = await store.get(id);
     await sleep(300);
     expect(id).not.toBe(before);
-    // Today: undefined (the set of the new id lands after the response), and the commit patched
+    // Before the fix: undefined (the set of the new id lands after the response), and the commit patched
     // the data under the old, never-sent id, which stays live.
     expect(storedWhenReceived).toEqual({ user: 'ann' });
     expect(await store.get(before!)).toBeUndefined();
@@ -547,7 +547,7 @@ describe('Session: increments in flight', () => {
         shown = session.get('n');
       });
       expect(shown).toBeUndefined();
-      // Today { n: 1 }: settle() skips the late result, but nothing deletes what the increment stored
+      // Before the fix: { n: 1 }: settle() skips the late result, but nothing deletes what the increment stored
       // (clear/delete only record keys the session held).
       expect((await store.get(response.headers.get('x-session-id')!))?.n).toBeUndefined();
     });
@@ -564,7 +564,7 @@ describe('Session: increments in flight', () => {
       await session.regenerate();
       resolved = await pending;
     });
-    // Today 1 and { n: 1 }: regenerate destroyed the old id under the in-flight increment, which
+    // Before the fix: 1 and { n: 1 }: regenerate destroyed the old id under the in-flight increment, which
     // then counted from nothing on the tombstone; its result was settled over the carried 5.
     expect(resolved).toBe(6);
     expect(await store.get(response.headers.get('x-session-id')!)).toEqual({ n: 6 });
@@ -592,7 +592,7 @@ describe('Session: writes of one session reach the store in order', () => {
       shown = session.get('step');
     });
     expect(shown).toBe(2);
-    // Today { step: 1 }: the two patches run concurrently and the older one lands last.
+    // Before the fix: { step: 1 }: the two patches run concurrently and the older one lands last.
     expect(await store.get(response.headers.get('x-session-id')!)).toEqual({ step: 2 });
   });
 });
@@ -610,7 +610,7 @@ describe('Session: destroy() leaves no live record', () => {
     });
     expect(response.headers.get('x-session-id')).toBeNull();
     await sleep(200);
-    // Today { user: 'ann' } (length 1): #forget skipped the tombstone ("never stored") while the
+    // Before the fix: { user: 'ann' } (length 1): #forget skipped the tombstone ("never stored") while the
     // write that stores it was in flight.
     expect(await store.get(id!)).toBeUndefined();
     expect(await store.length()).toBe(0);
@@ -625,7 +625,7 @@ describe('Session: destroy() leaves no live record', () => {
       await session.destroy();
       await session.increment('n').catch(() => undefined); // ignoring or refusing are both fine
     });
-    // Today { n: 1 }: the destroyed id was never sent, so it has no tombstone to stop the increment.
+    // Before the fix: { n: 1 }: the destroyed id was never sent, so it has no tombstone to stop the increment.
     expect(await store.get(id!)).toBeUndefined();
     expect(await store.length()).toBe(0);
   });
