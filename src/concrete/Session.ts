@@ -48,7 +48,7 @@ export class Session<T extends object = SessionData> {
   #destroyed = false;
   /** The id was made in this request and never sent nor stored: nobody can present it yet. */
   #unknownId: boolean;
-  /** Store calls started by this session; the response waits for them all (B5). */
+  /** Operations and store calls started by this session; the response waits for them all (B5). */
   readonly #inflight = new Set<Promise<unknown>>();
   /** The last write of this session: the next one starts after it. */
   #lastWrite: Promise<unknown> = Promise.resolve();
@@ -209,6 +209,7 @@ export class Session<T extends object = SessionData> {
     });
   }
 
+  /** Runs an operation, remembered until it settles: the commit waits for all of them (B5). */
   #track<R>(run: () => Promise<R>): Promise<R> {
     const op = run();
     this.#inflight.add(op);
@@ -242,7 +243,10 @@ export class Session<T extends object = SessionData> {
     return Math.max(0, Math.ceil((this.#expiresAtMs(now) - now) / 1000));
   }
 
-  /** Writes what changed (the whole record after `clear`/`regenerate`); true when it wrote. */
+  /**
+   * Writes what changed (the whole record after `regenerate`), after this session's previous
+   * write so writes land in order; true when it wrote.
+   */
   async #flush(): Promise<boolean> {
     if (this.#destroyed) return false;
     const pending = this.#values.take();
@@ -279,13 +283,7 @@ export class Session<T extends object = SessionData> {
 
   /** One store call, bounded and typed by the runtime, and tracked until it settles. */
   #call<R>(what: string, op: (store: SessionStore) => Promise<R>): Promise<R> {
-    const call = this.#runtime.call(what, () => op(this.#runtime.store));
-    this.#inflight.add(call);
-    const settled = (): void => {
-      this.#inflight.delete(call);
-    };
-    call.then(settled, settled);
-    return call;
+    return this.#track(() => this.#runtime.call(what, () => op(this.#runtime.store)));
   }
 
   /**
