@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { SessionError, SessionStore, type SessionChanges, type SessionData, type StoredSession } from '../../../src/index.js';
+import { caught } from '../../support/errors.js';
 
 /**
  * The smallest useful store: a Map of what `load` reports, plus the TTL each write resolved to.
@@ -98,15 +99,6 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-/** The error `fn` throws synchronously (fails the test when it does not throw). */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectSessionError(error: unknown, kind: SessionError['kind']): SessionError {
   expect(SessionError.is(error)).toBe(true);
@@ -202,7 +194,7 @@ describe('SessionStore (abstract)', () => {
       const store = new MinimalStore();
       store.defaultTtlSeconds = 90;
       const error = expectSessionError(
-        thrownBy(() => {
+        caught(() => {
           store.defaultTtlSeconds = value as number;
         }),
         'invalid-option',

@@ -10,6 +10,7 @@ import {
   type SessionData,
   type SessionMiddlewareOptions,
 } from '../../../src/index.js';
+import { caught } from '../../support/errors.js';
 
 const SECRET = 'test-secret-of-at-least-32-characters!!';
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -45,14 +46,6 @@ function view(id?: string): RequestView {
   return { header: (name) => (name === 'x-session-id' ? id : undefined), encrypted: false };
 }
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('Session', () => {
   let store: RecordingStore;

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { resolveOptions } from '../../../src/core/options.js';
 import { MemoryStore, SessionError, SessionMiddleware, type SessionMiddlewareOptions } from '../../../src/index.js';
+import { caught } from '../../support/errors.js';
 
 const SECRET = 'test-secret-of-at-least-32-characters!!';
 
@@ -93,14 +94,6 @@ const BAD: BadCase[] = [
   { label: "logger 'x'", options: { logger: 'x' }, option: 'logger' },
 ];
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectInvalidOption(error: unknown, option: BadCase['option']): void {
   expect(error).toBeInstanceOf(SessionError);
