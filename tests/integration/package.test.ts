@@ -1,13 +1,19 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 
 const run = promisify(execFile);
 
 // What npm consumers get: the compiled ESM build in dist/, imported by plain Node (no tsx, no jest).
 describe('published build', () => {
+  beforeAll(async () => {
+    // The package's own build script (prepack runs it): empties dist/ first, so files of old
+    // builds (source maps, removed modules) cannot ship.
+    await run('npm', ['run', 'build', '--silent'], { timeout: 60_000 });
+  }, 90_000);
+
   it('compiles to dist/ and serves a session from plain Node ESM', async () => {
-    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { timeout: 60_000 });
     const script = `
       const lib = await import(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)});
       const mw = new lib.SessionMiddleware({ secret: 'a-secret-of-at-least-thirty-two-chars' });
@@ -24,5 +30,31 @@ describe('published build', () => {
     expect(result.exports).toEqual(
       ['MemoryStore', 'MiddlewareBase', 'Session', 'SessionError', 'SessionMiddleware', 'SessionStore', 'TYPES', 'sessionModule'].sort(),
     );
+  });
+
+  it('packs dist JS and typings, README, LICENSE and the docs guides; no source maps, no docs/api, no src', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { timeout: 60_000 });
+    const [packed] = JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>;
+    const files = packed!.files.map((file) => file.path).sort();
+
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/guide.md', 'docs/design.md', 'dist/index.js', 'dist/index.d.ts']));
+    // Nothing else: no .map (they pointed at ../src, which is not shipped), no docs/api, no src/ or tests/.
+    expect(files.filter((path) => !/^(package\.json|README\.md|LICENSE|docs\/[^/]+\.md|dist\/.+\.(js|d\.ts))$/.test(path))).toEqual([]);
+    const js = files.filter((path) => path.endsWith('.js'));
+    expect(js.filter((path) => !files.includes(path.replace(/\.js$/, '.d.ts')))).toEqual([]);
+    for (const path of js) expect(await readFile(path, 'utf8')).not.toContain('sourceMappingURL');
+    expect(await readFile('LICENSE', 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004[\s\S]*END OF TERMS AND CONDITIONS/);
+  }, 60_000);
+
+  it('declares repository, homepage, bugs and inversify as a peer dependency', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as Record<string, any>;
+    expect(pkg.repository).toEqual({ type: 'git', url: 'git+https://github.com/swarmauri/swarmauri-middleware-session.git' });
+    expect(pkg.homepage).toBe('https://github.com/swarmauri/swarmauri-middleware-session#readme');
+    expect(pkg.bugs).toEqual({ url: 'https://github.com/swarmauri/swarmauri-middleware-session/issues' });
+    expect(pkg.license).toBe('Apache-2.0');
+    // A peer, so the app's inversify is the one the package decorates for (one copy, no dropped options).
+    expect(pkg.peerDependencies).toEqual({ inversify: '^7.0.0 || ^8.0.0', 'reflect-metadata': '^0.2.2' });
+    expect(pkg.dependencies?.inversify).toBeUndefined();
+    expect(pkg.description).not.toMatch(/redis/i); // only MemoryStore ships
   });
 });
