@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { privateCacheControl } from '../core/cacheControl.js';
 import type { SessionResponseHeaders } from '../core/SessionEngine.js';
 import type { ConnectNext } from './node.js';
 
@@ -10,6 +11,8 @@ export interface HoldHooks {
   headers(): SessionResponseHeaders;
   /** The id header's name, or `false`. */
   headerName: string | false;
+  /** Keep responses that carry the id out of shared caches (the `cacheControl` option). */
+  cacheControl: boolean;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -21,7 +24,8 @@ interface Sent {
 
 /**
  * The one place that delays a Node response until the session is stored (B5):
- * - `writeHead` (explicit or implicit) gains the id header and cookie, keeping the app's cookies;
+ * - `writeHead` (explicit or implicit) gains the id header and cookie, keeping the app's cookies,
+ *   and, with `cacheControl`, a `Cache-Control` no shared cache may store (see `privateCacheControl`);
  * - the first `end` is held until `commit` settles. Meanwhile the response counts as sent
  *   (`headersSent`, `writableEnded`), later `end`, `write` and `writeHead` calls are ignored and
  *   changes to status or headers undone, so the client gets exactly what the handler sent first;
@@ -49,6 +53,11 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
     const { sessionId, setCookie } = hooks.headers();
     if (hooks.headerName !== false && sessionId !== undefined) res.setHeader(hooks.headerName, sessionId);
     if (setCookie !== undefined && !appendToWriteHeadCookies(writeHeadArgs, setCookie)) appendSetCookie(res, setCookie);
+    // A shared cache storing this response would hand the id to the next visitor.
+    if (hooks.cacheControl && (sessionId !== undefined || setCookie !== undefined) && !privatizeWriteHeadCacheControl(writeHeadArgs)) {
+      const value = privateCacheControl(res.getHeader('cache-control'));
+      if (value !== undefined) res.setHeader('cache-control', value);
+    }
   };
   const release = (): void => {
     holding = false;
@@ -165,8 +174,7 @@ function restore(res: ServerResponse, sent: Sent): void {
  */
 function appendToWriteHeadCookies(args: unknown[] | undefined, cookie: string): boolean {
   if (!args) return false;
-  // Node reads the headers from the third argument unless the second is them.
-  const index = typeof args[1] === 'string' || (args[2] !== undefined && args[2] !== null) ? 2 : 1;
+  const index = headersIndex(args);
   const headers = args[index];
   if (Array.isArray(headers)) {
     // Flat [name, value, ...] form: Node sets each pair over the earlier ones, so every cookie
@@ -188,6 +196,51 @@ function appendToWriteHeadCookies(args: unknown[] | undefined, cookie: string): 
   if (key === undefined) return false;
   const previous = record[key];
   args[index] = { ...record, [key]: [...(Array.isArray(previous) ? previous : [String(previous)]), cookie] };
+  return true;
+}
+
+/** Where `writeHead(status, [message,] headers)` has its headers: the third argument unless the second is them. */
+function headersIndex(args: unknown[]): number {
+  return typeof args[1] === 'string' || (args[2] !== undefined && args[2] !== null) ? 2 : 1;
+}
+
+/**
+ * `Cache-Control` passed to `writeHead` overrides one set with `setHeader`, so when the
+ * application passes its own there, it is made private there, in a copy (as for cookies).
+ * Several entries (`Cache-Control` and `cache-control` keys, or repeated pairs in the flat
+ * form) become one with their joined value: Node versions differ on whether the last one wins
+ * or all are sent, and the private value must not depend on that. Returns false when the
+ * headers carry no `Cache-Control`, leaving the one set with `setHeader` to be judged.
+ */
+function privatizeWriteHeadCacheControl(args: unknown[] | undefined): boolean {
+  if (!args) return false;
+  const index = headersIndex(args);
+  const headers = args[index];
+  if (Array.isArray(headers)) {
+    if (headers.length % 2 !== 0) return false;
+    const values: string[] = [];
+    const rest: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'cache-control' && headers[i + 1] !== undefined) values.push(...[headers[i + 1]].flat().map(String));
+      else rest.push(headers[i], headers[i + 1]);
+    }
+    if (values.length === 0) return false;
+    const value = privateCacheControl(values);
+    if (value !== undefined || values.length > 1) args[index] = [...rest, 'cache-control', value ?? values.join(', ')];
+    return true;
+  }
+  if (typeof headers !== 'object' || headers === null) return false;
+  const record = headers as Record<string, unknown>;
+  const keys = Object.keys(record).filter((name) => name.toLowerCase() === 'cache-control' && record[name] !== undefined);
+  if (keys.length === 0) return false;
+  const values = keys.flatMap((key) => [record[key]].flat().map(String));
+  const value = privateCacheControl(values);
+  if (value !== undefined || keys.length > 1) {
+    const copy = { ...record };
+    for (const key of keys) delete copy[key];
+    copy['cache-control'] = value ?? values.join(', ');
+    args[index] = copy;
+  }
   return true;
 }
 

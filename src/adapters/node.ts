@@ -52,7 +52,13 @@ export async function dispatchNode(
   if (session) (req as { session?: Session }).session = session;
   holdResponseUntilCommitted(
     res,
-    { commit: () => engine.commit(session), headers: () => engine.responseHeaders(session, view), headerName: engine.options.header },
+    {
+      commit: () => engine.commit(session),
+      headers: () => engine.responseHeaders(session, view),
+      headerName: engine.options.header,
+      // Read defensively: on by default, also while the options parser does not fill it in yet.
+      cacheControl: engine.options.cacheControl,
+    },
     next,
   );
   next();

@@ -340,6 +340,80 @@ describe('adapters/node', () => {
       expect(h.errors).toHaveLength(1);
     });
 
+    describe('Cache-Control on responses carrying the id (no shared cache may store them)', () => {
+      /** The `Cache-Control` lines a client saw (Node joins repeated ones; count the raw lines). */
+      function cacheControlLines(url: string): Promise<{ lines: string[]; cookies: string[]; id: string | undefined }> {
+        return new Promise((resolve, reject) => {
+          const req = http.get(url, { headers: { connection: 'close' }, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () =>
+              resolve({
+                lines: res.rawHeaders.filter((_v, i) => i % 2 === 1 && res.rawHeaders[i - 1]!.toLowerCase() === 'cache-control'),
+                cookies: res.headers['set-cookie'] ?? [],
+                id: res.headers['x-session-id'] as string | undefined,
+              }),
+            );
+          });
+          req.on('error', reject);
+        });
+      }
+
+      it('the flat-array writeHead form gets both rewrites, in a copy: the cookie joins, public becomes private', async () => {
+        const shared = Object.freeze(['Set-Cookie', 'a=b', 'Cache-Control', 'public, max-age=60', 'Content-Type', 'text/plain']);
+        const h = await serve((_req, res) => {
+          res.writeHead(200, 'Fine', shared as unknown as string[]);
+          res.end('ok');
+        });
+        const seen = await cacheControlLines(h.server.url);
+        expect(seen.id).toMatch(ISSUED_ID);
+        expect(seen.cookies).toEqual(['a=b', `session_id=${seen.id}; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax`]);
+        expect(seen.lines).toEqual(['private, max-age=60']);
+        expect(shared).toEqual(['Set-Cookie', 'a=b', 'Cache-Control', 'public, max-age=60', 'Content-Type', 'text/plain']);
+      });
+
+      it('repeated Cache-Control pairs in the flat form are judged together and sent as one line', async () => {
+        const h = await serve((_req, res) => {
+          res.writeHead(200, ['Cache-Control', 'max-age=5', 'cache-control', 'private']);
+          res.end('ok');
+        });
+        expect((await cacheControlLines(h.server.url)).lines).toEqual(['max-age=5, private']);
+      });
+
+      it('a value set with setHeader before a held end is made private once the commit is done', async () => {
+        const store = new SlowPatchStore(30);
+        const h = await serve((_req, res, session) => {
+          session.set('k', 1);
+          res.setHeader('Cache-Control', 'public, s-maxage=600, max-age=60');
+          res.end('ok');
+          // Changed after the end: undone, the client gets what the handler ended with, made private.
+          res.setHeader('Cache-Control', 'public, max-age=1');
+        }, store);
+        expect((await cacheControlLines(h.server.url)).lines).toEqual(['private, max-age=60']);
+      });
+
+      it('no-store where the app set none, on an implicit writeHead from write', async () => {
+        const h = await serve((_req, res) => {
+          res.write('a');
+          res.end('b');
+        });
+        expect((await cacheControlLines(h.server.url)).lines).toEqual(['no-store']);
+      });
+
+      it('cacheControl: false leaves Cache-Control alone', async () => {
+        const h = await serve(
+          (_req, res) => {
+            res.writeHead(200, { 'Cache-Control': 'public, max-age=60' });
+            res.end('ok');
+          },
+          undefined,
+          { cacheControl: false },
+        );
+        const seen = await cacheControlLines(h.server.url);
+        expect(seen.id).toMatch(ISSUED_ID);
+        expect(seen.lines).toEqual(['public, max-age=60']);
+      });
+    });
+
     it('calls the callback given to end once the held end went through', async () => {
       const store = new SlowPatchStore(100);
       let landedWhenCalled: number | undefined;
