@@ -1,5 +1,6 @@
 import type { SessionChanges, SessionData } from '../core/json.js';
 import { SessionError } from '../concrete/SessionError.js';
+import { takeMeta } from '../core/meta.js';
 
 /**
  * What {@link SessionStore.load} found under an id.
@@ -101,10 +102,15 @@ export abstract class SessionStore {
   /** Iterates the ids of live sessions. */
   abstract ids(): AsyncIterable<string>;
 
-  /** The data of `id`, or `undefined` when it is missing, expired or destroyed. */
+  /**
+   * The data of `id`, or `undefined` when it is missing, expired or destroyed. The fields the
+   * middleware keeps beside the data (named `__session.*`) are left out.
+   */
   async get(id: string): Promise<SessionData | undefined> {
     const found = await this.load(id);
-    return found?.state === 'active' ? found.data : undefined;
+    if (found?.state !== 'active') return undefined;
+    takeMeta(found.data);
+    return found.data;
   }
 
   /**

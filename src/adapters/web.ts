@@ -1,5 +1,6 @@
 import type { SessionEngine, RequestView, SessionResponseHeaders } from '../core/SessionEngine.js';
 import type { SessionRegistry } from './state.js';
+import { applyCacheControl } from '../core/cacheControl.js';
 
 /** The next handler of a Web-standard `dispatch`. */
 export type WebNext = (request: Request) => Response | Promise<Response>;
@@ -20,25 +21,89 @@ export function webView(request: Request): RequestView {
 }
 
 /**
- * A copy of `response` with the id header and cookie added. Always a copy: `Response.redirect()`
- * and `fetch()` responses have immutable headers, and a handler may return one shared `Response`
- * object to many requests, which must never carry one client's cookie to the next.
- * Responses that cannot be rebuilt (`Response.error()`, 101 upgrades) are returned as they are.
+ * A copy of `response` with the id header and cookie added (and `Cache-Control` kept out of shared
+ * caches when it carries the id), and its body, when there is one, passed through `body`.
+ * Always a copy: `Response.redirect()` and `fetch()` responses have immutable headers, and a
+ * handler may return one shared `Response` object to many requests, which must never carry one
+ * client's cookie to the next. Responses that cannot be rebuilt (`Response.error()`, 101
+ * upgrades) are returned as they are.
  */
-export function withSessionHeaders(response: Response, headers: SessionResponseHeaders, headerName: string | false): Response {
-  if (headers.sessionId === undefined && headers.setCookie === undefined) return response;
+export function withSessionHeaders(
+  response: Response,
+  headers: SessionResponseHeaders,
+  options: { headerName: string | false; cacheControl: boolean },
+  body?: (body: ReadableStream<Uint8Array>, contentLength: number | undefined) => ReadableStream<Uint8Array>,
+): Response {
+  const carriesId = headers.sessionId !== undefined || headers.setCookie !== undefined;
+  if (!carriesId && (body === undefined || response.body === null)) return response;
   if (response.status < 200 || response.status > 599) return response;
-  const target = new Response(response.body, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
-  apply(target.headers, headers, headerName);
-  return target;
+  const copy = new Headers(response.headers);
+  if (options.headerName !== false && headers.sessionId !== undefined) copy.set(options.headerName, headers.sessionId);
+  if (headers.setCookie !== undefined) copy.append('set-cookie', headers.setCookie);
+  if (carriesId && options.cacheControl) applyCacheControl(copy);
+  const length = Number(copy.get('content-length') ?? NaN);
+  const content = response.body !== null && body ? body(response.body, Number.isSafeInteger(length) && length > 0 ? length : undefined) : response.body;
+  return new Response(content, { status: response.status, statusText: response.statusText, headers: copy });
 }
 
-function apply(target: Headers, headers: SessionResponseHeaders, headerName: string | false): void {
-  if (headerName !== false && headers.sessionId !== undefined) target.set(headerName, headers.sessionId);
-  if (headers.setCookie !== undefined) target.append('set-cookie', headers.setCookie);
+/**
+ * The body, with `commit` run once it is fully read (or cancelled), before its end reaches the
+ * client: writes made while a streamed body is produced are stored, not dropped. Under a
+ * `Content-Length` the last byte is held until then too, so no client holds the whole body
+ * before the session is stored (B5). A failed commit errors the stream: the client never takes a
+ * cut body for a complete one.
+ */
+export function committingBody(
+  body: ReadableStream<Uint8Array>,
+  contentLength: number | undefined,
+  commit: () => Promise<void>,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let seen = 0;
+  let last: Uint8Array | undefined;
+  let committed = false;
+  const commitOnce = (): Promise<void> => {
+    if (committed) return Promise.resolve();
+    committed = true;
+    return commit();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        await commitOnce().catch(() => undefined);
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) {
+        await commitOnce();
+        if (last) controller.enqueue(last);
+        controller.close();
+        return;
+      }
+      const bytes = chunk.value;
+      if (contentLength !== undefined && bytes.byteLength > 0 && seen + bytes.byteLength >= contentLength) {
+        seen += bytes.byteLength;
+        if (bytes.byteLength > 1) controller.enqueue(bytes.subarray(0, bytes.byteLength - 1));
+        last = bytes.subarray(bytes.byteLength - 1);
+        return;
+      }
+      seen += bytes.byteLength;
+      controller.enqueue(bytes);
+    },
+    async cancel(reason) {
+      // The client left: what the handler wrote is still stored.
+      await Promise.allSettled([reader.cancel(reason), commitOnce()]);
+    },
+  });
 }
 
-/** The Web-standard dispatch: the session is committed before the response is returned. */
+/**
+ * The Web-standard dispatch: the session is committed before the response is returned, and
+ * again when a body is fully produced (a stream may change the session while it runs).
+ */
 export async function dispatchWeb(engine: SessionEngine, registry: SessionRegistry, request: Request, next: WebNext): Promise<Response> {
   // Dispatched twice for one request (nested apps): the first dispatch owns the session.
   if (registry.get(request) !== undefined) return next(request);
@@ -46,6 +111,10 @@ export async function dispatchWeb(engine: SessionEngine, registry: SessionRegist
   const session = await engine.open(view);
   registry.attach(request, session);
   const response = await next(request);
-  await engine.commit(session);
-  return withSessionHeaders(response, engine.responseHeaders(session, view), engine.options.header);
+  const streams = session !== undefined && response.body !== null && response.status >= 200 && response.status <= 599;
+  await engine.commit(session, !streams);
+  const options = { headerName: engine.options.header, cacheControl: engine.options.cacheControl };
+  const headers = engine.responseHeaders(session, view);
+  if (!streams) return withSessionHeaders(response, headers, options);
+  return withSessionHeaders(response, headers, options, (body, length) => committingBody(body, length, () => engine.commit(session, true)));
 }

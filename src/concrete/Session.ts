@@ -1,8 +1,10 @@
-import type { SessionData } from '../core/json.js';
+import type { SessionChanges, SessionData } from '../core/json.js';
 import type { SessionStore } from '../abstract/SessionStore.js';
 import type { SessionRuntime } from '../core/runtime.js';
 import { ChangeTracker } from '../core/ChangeTracker.js';
+import { assertAppKey, COOKIE_EXPIRES_AT } from '../core/meta.js';
 import { assertKey } from '../core/serialize.js';
+import { SessionError } from './SessionError.js';
 
 /**
  * How a {@link Session} came to be; built by the middleware, not by applications.
@@ -13,17 +15,31 @@ export interface SessionInit {
   /** Epoch ms the session began (from its signed id); `undefined` for client-named ids. */
   startedAt: number | undefined;
   isNew: boolean;
-  /** The stored record, when there is one. */
-  stored?: { data: SessionData; expiresAt: number | undefined };
+  /** The stored record, when there is one, without the middleware's own fields. */
+  stored?: { data: SessionData; expiresAt: number | undefined; cookieExpiresAt: number | undefined };
+  /** The response may carry the id in the header (the client did not present a session cookie). */
+  sendsHeader: boolean;
 }
+
+type Pending = ReturnType<ChangeTracker['take']>;
+
+const noop = (): void => undefined;
 
 /**
  * The session of one request. Reads are synchronous; writes are collected and stored field by
  * field before the response goes out (or earlier with {@link Session.save}). Nothing is stored
  * for a session that never sets anything.
  *
- * Values have JSON semantics. Objects read with `get` may be mutated in place: the change is
- * detected and written, as in express-session.
+ * Values have JSON semantics: `set` refuses what JSON cannot hold (a `Map`, a `Set`, a class
+ * instance, `NaN`, ...) with an `invalid-value` error, and stores a `Date` as its ISO string.
+ * Objects read with `get` may be mutated in place: the change is detected and written, as in
+ * express-session.
+ *
+ * Operations take effect in the order they are called, awaited or not: `regenerate()`,
+ * `destroy()`, `increment()` and `save()` change what later calls see at once, and their store
+ * writes reach the store in call order. After the request's final commit (the response, or the
+ * Web response's body, is complete), changes are refused with a `session-closed` error instead
+ * of being dropped.
  *
  * @typeParam T - the shape of the session data.
  *
@@ -43,15 +59,23 @@ export class Session<T extends object = SessionData> {
   #id: string;
   #startedAt: number | undefined;
   #isNew: boolean;
-  #stored: boolean;
+  /** The last id the store is known to hold a record for (loaded, or written by this session). */
+  #storedId: string | undefined;
   #storeExpiresAt: number | undefined;
   #destroyed = false;
-  /** The id was made in this request and never sent nor stored: nobody can present it yet. */
-  #unknownId: boolean;
-  /** Operations and store calls started by this session; the response waits for them all (B5). */
-  readonly #inflight = new Set<Promise<unknown>>();
-  /** The last write of this session: the next one starts after it. */
-  #lastWrite: Promise<unknown> = Promise.resolve();
+  /** Someone other than this request may present the id: it was loaded, sent or stored. */
+  #idKnown: boolean;
+  /** When the session cookie the client holds runs out; `undefined` when unknown. */
+  #cookieExpiresAt: number | undefined;
+  /** The stored record holds {@link COOKIE_EXPIRES_AT}. */
+  #cookieRecorded: boolean;
+  /** This request moved the client's cookie expiry: the response carries the cookie. */
+  #cookieRefreshed = false;
+  readonly #sendsHeader: boolean;
+  /** The store work of this session, one operation after the other, in call order. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The request's final commit ran: later changes could not be stored and are refused. */
+  #closed = false;
 
   /** @internal */
   constructor(runtime: SessionRuntime, init: SessionInit) {
@@ -59,10 +83,14 @@ export class Session<T extends object = SessionData> {
     this.#id = init.id;
     this.#startedAt = init.startedAt;
     this.#isNew = init.isNew;
-    this.#stored = init.stored !== undefined;
+    this.#storedId = init.stored === undefined ? undefined : init.id;
     this.#storeExpiresAt = init.stored?.expiresAt;
-    this.#values = new ChangeTracker(init.stored?.data);
-    this.#unknownId = init.isNew && init.startedAt !== undefined && init.stored === undefined;
+    this.#values = new ChangeTracker(init.stored?.data, runtime.maxSessionBytes);
+    this.#idKnown = !(init.isNew && init.startedAt !== undefined && init.stored === undefined);
+    this.#cookieRecorded = init.stored?.cookieExpiresAt !== undefined;
+    // A session that stored nothing has had its cookie since its id was issued.
+    this.#cookieExpiresAt = init.stored ? init.stored.cookieExpiresAt : this.#unstoredExpiry();
+    this.#sendsHeader = init.sendsHeader;
   }
 
   /** The session id (changes only on {@link Session.regenerate}). */
@@ -70,7 +98,7 @@ export class Session<T extends object = SessionData> {
     return this.#id;
   }
 
-  /** True when this request created the session. */
+  /** True when this request created the session (or gave it a new id). */
   get isNew(): boolean {
     return this.#isNew;
   }
@@ -90,8 +118,13 @@ export class Session<T extends object = SessionData> {
     return this.#values.get(key) as T[K] | undefined;
   }
 
-  /** Sets `key` (setting `undefined` deletes it). Throws `invalid-value` for non-JSON values. */
+  /**
+   * Sets `key` (setting `undefined` deletes it). Throws `invalid-value` for non-JSON values,
+   * `too-large` past `maxSessionBytes`, `session-closed` after the final commit.
+   */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
+    this.#assertOpen();
+    assertAppKey(key);
     if (value === undefined) this.delete(key);
     else this.#values.set(key, value);
     return this;
@@ -99,6 +132,7 @@ export class Session<T extends object = SessionData> {
 
   /** Deletes `key`; returns whether it was there. */
   delete<K extends keyof T & string>(key: K): boolean {
+    this.#assertOpen();
     return this.#values.delete(key);
   }
 
@@ -109,6 +143,7 @@ export class Session<T extends object = SessionData> {
 
   /** Removes every value (the id stays). */
   clear(): void {
+    this.#assertOpen();
     this.#values.clear();
   }
 
@@ -122,57 +157,73 @@ export class Session<T extends object = SessionData> {
    * count) and resolves the new value.
    */
   increment<K extends keyof T & string>(key: K, by = 1): Promise<number> {
-    return this.#track(() => this.#increment(key, by));
-  }
-
-  async #increment(key: string, by: number): Promise<number> {
-    assertKey(key);
-    const version = this.#values.version(key);
-    await this.#flush();
-    if (this.#destroyed) {
-      // After destroy() later writes in this request are ignored: nothing reaches the store.
-      const current = this.#values.get(key);
-      const value = (typeof current === 'number' ? current : 0) + by;
-      this.#values.settle(key, value, version);
-      return value;
-    }
-    const now = Date.now();
-    const value = await this.#call('increment', (store) => store.increment(this.#id, key, by, this.#ttl(now)));
-    this.#values.settle(key, value, version);
-    this.#wrote(now);
-    return value;
+    return this.#start(() => {
+      assertKey(key);
+      assertAppKey(key);
+      const version = this.#values.version(key);
+      if (this.#destroyed) {
+        // After destroy() later writes in this request are ignored: nothing reaches the store.
+        const current = this.#values.get(key);
+        const value = (typeof current === 'number' ? current : 0) + by;
+        this.#values.settle(key, value, version);
+        return Promise.resolve(value);
+      }
+      // Changes made before this call land first (set('n', 5); increment('n') gives 6).
+      const before = this.#take();
+      const id = this.#id;
+      return this.#enqueue(async () => {
+        await this.#write(id, before);
+        const now = Date.now();
+        const value = await this.#call('increment', (store) => store.increment(id, key, by, this.#ttl(now)));
+        this.#values.settle(key, value, version);
+        this.#wrote(id, now);
+        return value;
+      });
+    });
   }
 
   /**
    * Gives the session a new id and destroys the old one (do it on login, against fixation).
    * With `keepData: false` (or after `destroy()`) the new session starts empty and its absolute
-   * timeout restarts; otherwise its data moves to the new id at once.
+   * timeout restarts; otherwise its data moves to the new id. The new id and data apply at once,
+   * to every later call, awaited or not.
    */
   regenerate(options: { keepData?: boolean } = {}): Promise<void> {
-    return this.#track(() => this.#regenerate(options));
-  }
-
-  async #regenerate({ keepData = true }: { keepData?: boolean }): Promise<void> {
-    // What is in flight (an increment) lands on the old id first and moves with the data.
-    await Promise.allSettled([...this.#inflight]);
-    const previous = this.#id;
-    const carry = keepData && !this.#destroyed && (this.#stored || this.#values.size > 0);
-    await this.#forget(previous);
-    this.#destroyed = false;
-    this.#isNew = true;
-    this.#unknownId = true;
-    if (carry) {
-      this.#startedAt ??= Date.now();
+    return this.#start(() => {
+      const previous = this.#id;
+      const previousKnown = this.#idKnown;
+      const wasDestroyed = this.#destroyed;
+      const carry = (options?.keepData ?? true) && !wasDestroyed;
+      if (carry) {
+        this.#startedAt ??= Date.now();
+      } else {
+        this.#values.reset();
+        this.#startedAt = Date.now();
+      }
       this.#id = this.#runtime.issueId(this.#startedAt);
-      this.#values.rewriteAll();
-      await this.#flush();
-    } else {
-      this.#startedAt = Date.now();
-      this.#id = this.#runtime.issueId(this.#startedAt);
-      this.#values.reset();
-      this.#stored = false;
-    }
-    this.#runtime.log.emit('regenerated', this.#id, { previousSessionId: previous });
+      this.#destroyed = false;
+      this.#isNew = true;
+      this.#idKnown = false;
+      this.#cookieRecorded = false;
+      this.#cookieExpiresAt = this.#unstoredExpiry();
+      // destroy() already ended the previous id.
+      if (!wasDestroyed) this.#runtime.ended(previous);
+      const id = this.#id;
+      return this.#enqueue(async () => {
+        // Earlier operations (an increment) have landed on the old id: their results are in the data.
+        const previousStored = this.#storedId === previous;
+        if (!wasDestroyed && (previousKnown || previousStored)) await this.#call('destroy', (store) => store.destroy(previous));
+        if (carry && (previousStored || this.#values.size > 0)) {
+          this.#values.rewriteAll();
+          // The new id's cookie will live as long as this write: record it with the data.
+          const now = Date.now();
+          const cookie = this.#runtime.cookieTransport ? { [COOKIE_EXPIRES_AT]: now + this.#ttl(now) * 1000 } : undefined;
+          await this.#write(id, this.#values.take(), cookie);
+          if (cookie && id === this.#id) this.#cookieRecorded = true;
+        }
+        this.#runtime.log.emit('regenerated', id, { previousSessionId: previous });
+      });
+    });
   }
 
   /**
@@ -181,61 +232,61 @@ export class Session<T extends object = SessionData> {
    * to go on with a fresh session, use `regenerate({ keepData: false })` instead.
    */
   destroy(): Promise<void> {
-    return this.#track(() => this.#destroy());
-  }
-
-  async #destroy(): Promise<void> {
-    // A write in flight may store the id: wait for it, then #forget decides.
-    await Promise.allSettled([...this.#inflight]);
-    await this.#forget(this.#id);
-    this.#destroyed = true;
-    this.#stored = false;
-    this.#values.reset();
-    this.#runtime.log.emit('destroyed', this.#id);
+    return this.#start(() => {
+      if (this.#destroyed) return this.#enqueue(async () => undefined);
+      const id = this.#id;
+      const known = this.#idKnown;
+      this.#destroyed = true;
+      this.#values.reset();
+      this.#runtime.ended(id);
+      return this.#enqueue(async () => {
+        // An id made in this request and never sent nor stored needs no tombstone: nobody can
+        // present it, so a flood of logouts without a session writes nothing.
+        if (known || this.#storedId === id) await this.#call('destroy', (store) => store.destroy(id));
+        if (this.#storedId === id) this.#storedId = undefined;
+        this.#runtime.log.emit('destroyed', id);
+      });
+    });
   }
 
   /** Refreshes the session's TTL in the store now (nothing to do for a session never stored). */
-  async touch(): Promise<void> {
-    if (!this.#stored || this.#destroyed) return;
-    const now = Date.now();
-    await this.#call('touch', (store) => store.touch(this.#id, this.#ttl(now)));
-    this.#storeExpiresAt = now + this.#ttl(now) * 1000;
+  touch(): Promise<void> {
+    return this.#start(() => this.#enqueue(() => this.#touch(Date.now())));
   }
 
   /** Writes pending changes now instead of just before the response. */
   save(): Promise<void> {
-    return this.#track(async () => {
-      await this.#flush();
+    return this.#start(() => {
+      const pending = this.#take();
+      const id = this.#id;
+      return this.#enqueue(() => this.#write(id, pending));
     });
   }
 
-  /** Runs an operation, remembered until it settles: the commit waits for all of them (B5). */
-  #track<R>(run: () => Promise<R>): Promise<R> {
-    const op = run();
-    this.#inflight.add(op);
-    const settled = (): void => {
-      this.#inflight.delete(op);
-    };
-    op.then(settled, settled);
-    return op;
-  }
-
   /**
-   * @internal Called once the handler is done: waits for store calls the handler did not await,
-   * then writes changes, or refreshes a TTL that has not been refreshed for `touchAfter`.
+   * @internal Called once the handler is done, after what it started (awaited or not): writes
+   * the changes, and refreshes the store TTL and the client's cookie when due. With `close`, later
+   * changes are refused (`session-closed`).
    */
-  async commit(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    if (this.#destroyed || (await this.#flush()) || !this.#stored) return;
-    const now = Date.now();
-    // How far a refresh would move the expiry: also right when absoluteTimeout cuts the TTL short.
-    const gain = this.#storeExpiresAt === undefined ? Infinity : now + this.#ttl(now) * 1000 - this.#storeExpiresAt;
-    if (gain >= this.#runtime.touchAfterMs) await this.touch();
+  async commit(close = true): Promise<void> {
+    // Code right after `res.end()` in the same tick still belongs to the request.
+    await null;
+    await this.#enqueue(() => this.#commitTurn(close));
   }
 
   /** @internal The response is carrying the id to the client: from now on it can be presented. */
   markSent(): void {
-    this.#unknownId = false;
+    this.#idKnown = true;
+  }
+
+  /** @internal The response must carry the session cookie: a new id, or a due refresh of its expiry. */
+  get cookieDue(): boolean {
+    return this.#isNew || this.#cookieRefreshed;
+  }
+
+  /** @internal The response may carry the id in the header transport. */
+  get sendsHeader(): boolean {
+    return this.#sendsHeader;
   }
 
   /** @internal Seconds the cookie should live: until the session would expire. */
@@ -243,65 +294,138 @@ export class Session<T extends object = SessionData> {
     return Math.max(0, Math.ceil((this.#expiresAtMs(now) - now) / 1000));
   }
 
+  async #commitTurn(close: boolean): Promise<void> {
+    if (this.#closed) return;
+    const pending = this.#take();
+    this.#closed = close;
+    if (this.#destroyed) return;
+    const now = Date.now();
+    // The session's expiry after a write now, and the cookie's after a refresh.
+    const target = now + this.#ttl(now) * 1000;
+    const id = this.#id;
+    const refresh = this.#refreshDue(pending !== undefined, target);
+    const cookieExpiry = this.#cookieExpiryToRecord(pending !== undefined, refresh, target);
+    if (pending !== undefined || cookieExpiry !== undefined) {
+      await this.#write(id, pending, cookieExpiry === undefined ? undefined : { [COOKIE_EXPIRES_AT]: cookieExpiry });
+      if (cookieExpiry !== undefined) this.#cookieRecorded = true;
+    } else if (this.#stored) {
+      // How far a refresh would move the expiry: also right when absoluteTimeout cuts the TTL short.
+      const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
+      if (gain >= this.#runtime.touchAfterMs) await this.#touch(now);
+    }
+    if (!refresh) return;
+    // The id may have been regenerated or destroyed by another request meanwhile (a write on a
+    // tombstone stores nothing): only a live session's cookie goes back to the client.
+    const found = await this.#call('load', (store) => store.load(id));
+    if (found?.state === 'active' && !this.#runtime.hasEnded(id)) {
+      this.#cookieRefreshed = true;
+      this.#cookieExpiresAt = target;
+    }
+  }
+
   /**
-   * Writes what changed (the whole record after `regenerate`), after this session's previous
-   * write so writes land in order; true when it wrote.
+   * The cookie the client holds must not run out while the session lives: refresh it when it
+   * lags the session's new expiry by `touchAfter` or more, and always when nobody knows when it
+   * runs out (a record written directly with `sessionStorage.set` carries no such field). A
+   * session that stored nothing keeps the cookie it got with its id: both end together.
    */
-  async #flush(): Promise<boolean> {
-    if (this.#destroyed) return false;
-    const pending = this.#values.take();
-    if (!pending) return false;
-    const { write } = pending;
+  #refreshDue(writing: boolean, target: number): boolean {
+    if (!this.#runtime.cookieTransport || this.#isNew || (!writing && !this.#stored)) return false;
+    return this.#cookieExpiresAt === undefined || target - this.#cookieExpiresAt >= this.#runtime.touchAfterMs;
+  }
+
+  /** When the client's cookie runs out, to store with this commit's write (if it must be stored). */
+  #cookieExpiryToRecord(writing: boolean, refresh: boolean, target: number): number | undefined {
+    if (!this.#runtime.cookieTransport) return undefined;
+    if (refresh) return target;
+    if (!writing || this.#cookieRecorded) return undefined;
+    // The first write under this id: a new id's cookie goes out now and lives as long as the write.
+    return this.#isNew ? target : this.#cookieExpiresAt;
+  }
+
+  /** Runs the synchronous part of an operation; its errors reject, as for an async method. */
+  #start<R>(begin: () => Promise<R>): Promise<R> {
+    try {
+      this.#assertOpen();
+      return begin();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Appends store work to this session's queue: it runs after everything queued before. */
+  #enqueue<R>(run: () => Promise<R>): Promise<R> {
+    const op = this.#queue.then(run);
+    // Also marks a rejection as handled: an operation the handler did not await fails quietly
+    // (store errors are logged by the runtime), and later ones still run.
+    this.#queue = op.then(noop, noop);
+    return op;
+  }
+
+  #take(): Pending {
+    return this.#destroyed ? undefined : this.#values.take();
+  }
+
+  /** Writes `pending` (and `extra` fields) to `id`; a failed write leaves the changes pending. */
+  async #write(id: string, pending: Pending, extra?: SessionChanges): Promise<void> {
+    if (pending === undefined && extra === undefined) return;
     const now = Date.now();
     const ttl = this.#ttl(now);
-    const id = this.#id;
-    const previous = this.#lastWrite;
-    const call = previous.then(() =>
-      write.kind === 'record'
-        ? this.#call('set', (store) => store.set(id, write.data, ttl))
-        : this.#call('patch', (store) => store.patch(id, write.changes, ttl)),
-    );
-    this.#lastWrite = call.catch(() => undefined);
     try {
-      await call;
+      if (pending?.write.kind === 'record') {
+        const data = extra ? { ...pending.write.data, ...extra } : pending.write.data;
+        await this.#call('set', (store) => store.set(id, data, ttl));
+      } else {
+        const changes = extra ? { ...pending?.write.changes, ...extra } : (pending!.write as { changes: SessionChanges }).changes;
+        await this.#call('patch', (store) => store.patch(id, changes, ttl));
+      }
     } catch (error) {
-      pending.undo();
+      pending?.undo();
       throw error;
     }
-    this.#wrote(now);
-    return true;
+    this.#wrote(id, now);
+  }
+
+  async #touch(now: number): Promise<void> {
+    if (!this.#stored || this.#destroyed) return;
+    const id = this.#id;
+    await this.#call('touch', (store) => store.touch(id, this.#ttl(now)));
+    if (id === this.#id) this.#storeExpiresAt = now + this.#ttl(now) * 1000;
+  }
+
+  get #stored(): boolean {
+    return this.#storedId !== undefined && this.#storedId === this.#id;
   }
 
   #expiresAtMs(now: number): number {
     if (this.#destroyed) return 0;
-    if (!this.#stored) {
-      const start = this.#startedAt ?? now;
-      return start + this.#runtime.ttlSeconds(this.#startedAt, start) * 1000;
-    }
+    if (!this.#stored) return this.#unstoredExpiry() ?? now + this.#ttl(now) * 1000;
     return this.#storeExpiresAt ?? now + this.#ttl(now) * 1000;
   }
 
-  /** One store call, bounded and typed by the runtime, and tracked until it settles. */
-  #call<R>(what: string, op: (store: SessionStore) => Promise<R>): Promise<R> {
-    return this.#track(() => this.#runtime.call(what, () => op(this.#runtime.store)));
+  /** A session that stored nothing lives `maxAge` (capped by the absolute timeout) from its start. */
+  #unstoredExpiry(): number | undefined {
+    const start = this.#startedAt;
+    return start === undefined ? undefined : start + this.#runtime.ttlSeconds(start, start) * 1000;
   }
 
-  /**
-   * Destroys `id` in the store, leaving a tombstone, unless nobody can present it yet (made in
-   * this request, never stored): then there is nothing to refuse later, and a flood of such
-   * logouts writes nothing.
-   */
-  async #forget(id: string): Promise<void> {
-    if (this.#unknownId && !this.#stored) return;
-    await this.#call('destroy', (store) => store.destroy(id));
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SessionError('session-closed', 'The session was changed after its response was complete; the change cannot be stored (make it before the response ends, or await it)');
+    }
+  }
+
+  /** One store call, bounded and typed by the runtime. */
+  #call<R>(what: string, op: (store: SessionStore) => Promise<R>): Promise<R> {
+    return this.#runtime.call(what, () => op(this.#runtime.store));
   }
 
   #ttl(now: number): number {
     return this.#runtime.ttlSeconds(this.#startedAt, now);
   }
 
-  #wrote(now: number): void {
-    this.#stored = true;
-    this.#storeExpiresAt = now + this.#ttl(now) * 1000;
+  #wrote(id: string, now: number): void {
+    this.#storedId = id;
+    if (id === this.#id) this.#storeExpiresAt = now + this.#ttl(now) * 1000;
   }
 }

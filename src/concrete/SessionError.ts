@@ -10,6 +10,11 @@
  * - `not-a-number`: `increment` found a value that is not a number.
  * - `unsupported-request`: `dispatch` was given something that is neither a Web `Request` nor a
  *   Node/Express request.
+ * - `too-large`: a write would make the session larger than `maxSessionBytes` (nothing of it is
+ *   stored), or a record is larger than a store's byte bound.
+ * - `session-closed`: the session was changed after its request's final commit (after the
+ *   response, or the Web response's body, was complete), when the change could no longer be
+ *   stored; the change is refused rather than silently dropped.
  */
 export type SessionErrorKind =
   | 'invalid-option'
@@ -19,7 +24,9 @@ export type SessionErrorKind =
   | 'store-error'
   | 'store-timeout'
   | 'not-a-number'
-  | 'unsupported-request';
+  | 'unsupported-request'
+  | 'too-large'
+  | 'session-closed';
 
 const BRAND = Symbol.for('swarmauri-middleware-session/SessionError');
 

@@ -9,6 +9,9 @@ export type PendingWrite =
 
 const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
+/** What a field adds to a record's JSON: `"key":value,` in UTF-8. */
+const fieldBytes = (key: string, json: string): number => Buffer.byteLength(key) + Buffer.byteLength(json) + 4;
+
 /**
  * The values of one session and what changed since they were last written: keys set or
  * deleted, and objects handed out (or written) whose JSON has changed since, so in-place
@@ -27,9 +30,15 @@ export class ChangeTracker {
   #generation = 0;
   /** Bumped by `reset` only: after one, a late result belongs to a session that is gone. */
   #resets = 0;
+  /** Largest record, in bytes of JSON; see {@link ChangeTracker.bytes}. */
+  readonly #maxBytes: number;
+  /** Bytes each field adds to the record's JSON; computed at the first write of a request. */
+  #sizes: Map<string, number> | undefined;
+  #bytes = 0;
 
-  constructor(initial: SessionData | undefined) {
+  constructor(initial: SessionData | undefined, maxBytes = Infinity) {
     this.#values = new Map(initial ? Object.entries(initial) : []);
+    this.#maxBytes = maxBytes;
   }
 
   get(key: string): unknown {
@@ -52,12 +61,17 @@ export class ChangeTracker {
     return `${this.#resets}/${this.#generation}:${this.#versions.get(key) ?? 0}`;
   }
 
-  /** Sets `key`, checking the key and that the value is JSON-serializable. */
+  /**
+   * Sets `key`, checking the key, that the value is JSON-serializable and that the record stays
+   * within the byte bound (`too-large`; nothing changes then).
+   */
   set(key: string, value: unknown): void {
     assertKey(key);
-    if (toJson(value, `Value of "${key}"`) === undefined) {
+    const json = toJson(value, `Value of "${key}"`);
+    if (json === undefined) {
       throw new SessionError('invalid-value', `Value of "${key}" is not JSON-serializable (a ${typeof value})`);
     }
+    this.#resize(key, json);
     this.#values.set(key, value);
     this.#dirty.add(key);
     this.#bump(key);
@@ -65,6 +79,7 @@ export class ChangeTracker {
 
   delete(key: string): boolean {
     const had = this.#values.delete(key);
+    if (had) this.#resize(key, undefined);
     if (had) this.#dirty.add(key);
     this.#watched.delete(key);
     this.#bump(key);
@@ -79,11 +94,13 @@ export class ChangeTracker {
     for (const key of this.#values.keys()) this.#dirty.add(key);
     this.#values.clear();
     this.#watched.clear();
+    this.#forgetSizes();
     this.#generation++;
   }
 
   /** Forgets every value and every pending change (a new, empty session). */
   reset(): void {
+    this.#forgetSizes();
     this.#values.clear();
     this.#dirty.clear();
     this.#watched.clear();
@@ -107,6 +124,7 @@ export class ChangeTracker {
       if (!this.#values.has(key) && version.startsWith(`${this.#resets}/`)) this.#dirty.add(key);
       return;
     }
+    if (this.#sizes) this.#resize(key, JSON.stringify(value), false);
     this.#values.set(key, value);
     this.#dirty.delete(key);
     this.#watched.delete(key);
@@ -132,6 +150,8 @@ export class ChangeTracker {
       const dirty = this.#dirty.has(key);
       if (!rewrite && !dirty && !this.#watched.has(key)) continue;
       const json = isObject(value) ? toJson(value, `Value of "${key}"`) : undefined;
+      // An object changed in place may have grown past the bound: refuse the write, keep it pending.
+      if (!dirty && json !== undefined && json !== this.#watched.get(key)) this.#resize(key, json);
       if (dirty || json !== this.#watched.get(key)) {
         changes[key] = value;
         changed = true;
@@ -162,6 +182,46 @@ export class ChangeTracker {
       this.#rewrite ||= rewrite;
     };
     return { write, undo };
+  }
+
+  /** Approximate bytes of the record's JSON text (UTF-8), computed on first use. */
+  get bytes(): number {
+    this.#measure();
+    return this.#bytes;
+  }
+
+  #measure(): Map<string, number> {
+    if (this.#sizes) return this.#sizes;
+    const sizes = new Map<string, number>();
+    let bytes = 2;
+    for (const [key, value] of this.#values) {
+      const size = fieldBytes(key, JSON.stringify(value) ?? '');
+      sizes.set(key, size);
+      bytes += size;
+    }
+    this.#sizes = sizes;
+    this.#bytes = bytes;
+    return sizes;
+  }
+
+  /** Accounts for `key` now holding `json` (or nothing); refuses growth past the bound. */
+  #resize(key: string, json: string | undefined, check = true): void {
+    if (this.#maxBytes === Infinity && this.#sizes === undefined) return;
+    const sizes = this.#measure();
+    const before = sizes.get(key) ?? 0;
+    const after = json === undefined ? 0 : fieldBytes(key, json);
+    const bytes = this.#bytes - before + after;
+    if (check && after > before && bytes > this.#maxBytes) {
+      throw new SessionError('too-large', `Session would be ${bytes} bytes with "${key}", more than maxSessionBytes (${this.#maxBytes}); nothing was stored`);
+    }
+    if (json === undefined) sizes.delete(key);
+    else sizes.set(key, after);
+    this.#bytes = bytes;
+  }
+
+  #forgetSizes(): void {
+    this.#sizes = undefined;
+    this.#bytes = 0;
   }
 
   #bump(key: string): void {

@@ -1,9 +1,10 @@
 import type { SessionStore } from '../abstract/SessionStore.js';
 import { Session } from '../concrete/Session.js';
 import { SessionError } from '../concrete/SessionError.js';
-import { readCookie, serializeCookie } from './cookie.js';
+import { readCookies, serializeCookie } from './cookie.js';
 import { IdTokens, isWellFormedId } from './idToken.js';
 import { EventLog, type SessionEvent } from './logger.js';
+import { takeMeta } from './meta.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionRuntime } from './runtime.js';
 
@@ -23,19 +24,42 @@ export interface SessionResponseHeaders {
 
 /** Clients may run a little ahead of us; ids from further in the future are forged. */
 const CLOCK_SKEW_MS = 60_000;
+/** Ids ended (regenerated, destroyed) are remembered this long, for responses still in flight. */
+const ENDED_MS = 10 * 60_000;
+/** ...and at most this many of them (the oldest are forgotten first). */
+const ENDED_MAX = 100_000;
+/** Signed cookies tried before giving up: planted cookies cannot make us read the store more. */
+const MAX_COOKIE_TRIES = 3;
+
+/** The ids a request presented, in the order to try them. */
+interface Presented {
+  /** Well-formed candidates: the header's, else the cookies' (ours first). */
+  readonly ids: readonly string[];
+  /** The client sent a well-formed session cookie and no header id: it gets no id header back. */
+  readonly cookieOnly: boolean;
+}
+
+type Outcome = Session | { readonly rejected: NonNullable<SessionEvent['reason']> };
 
 /**
  * The session lifecycle, free of any framework: recognise the presented id (or issue one),
  * load lazily, commit before the response, and compute the response headers.
  */
+const NO_HEADERS: SessionResponseHeaders = Object.freeze({ sessionId: undefined, setCookie: undefined });
+const NONE_PRESENTED: Presented = Object.freeze({ ids: [], cookieOnly: false });
+
 export class SessionEngine implements SessionRuntime {
   readonly store: SessionStore;
   readonly log: EventLog;
   readonly maxAgeMs: number;
   readonly touchAfterMs: number;
   readonly options: ResolvedOptions;
+  readonly maxSessionBytes: number;
+  readonly cookieTransport: boolean;
   readonly #tokens: IdTokens;
   readonly #headerKey: string | undefined;
+  /** Ids regenerated or destroyed in this process, until when they are remembered (insertion order). */
+  readonly #ended = new Map<string, number>();
 
   constructor(options: ResolvedOptions, store: SessionStore) {
     this.options = options;
@@ -43,6 +67,8 @@ export class SessionEngine implements SessionRuntime {
     this.log = new EventLog(options.logger);
     this.maxAgeMs = options.maxAge * 1000;
     this.touchAfterMs = options.touchAfter * 1000;
+    this.maxSessionBytes = options.maxSessionBytes;
+    this.cookieTransport = options.cookieName !== false;
     this.#tokens = new IdTokens(options.secrets);
     this.#headerKey = options.header === false ? undefined : options.header.toLowerCase();
   }
@@ -52,66 +78,107 @@ export class SessionEngine implements SessionRuntime {
    * `onStoreError` is `'continue'`, in which case it resolves `undefined` (no session).
    */
   async open(view: RequestView): Promise<Session | undefined> {
-    const presented = this.#presentedId(view);
-    if (presented === undefined) return this.#fresh();
+    const presented = this.#presented(view);
+    const sendsHeader = this.#headerKey !== undefined && !presented.cookieOnly;
+    let first: { id: string; reason: NonNullable<SessionEvent['reason']> } | undefined;
+    let tries = 0;
+    for (const id of presented.ids) {
+      let outcome: Outcome;
+      try {
+        outcome = await this.#recognise(id, sendsHeader, () => ++tries <= MAX_COOKIE_TRIES);
+      } catch (error) {
+        if (this.options.onStoreError === 'continue') return undefined;
+        throw error;
+      }
+      if (outcome instanceof Session) return outcome;
+      first ??= { id, reason: outcome.rejected };
+    }
+    if (first) this.log.emit('rejected', first.id, { reason: first.reason });
+    return this.#fresh(sendsHeader);
+  }
+
+  /** A session for `presented`, or why it is refused; `mayLoad` says whether a store read is still allowed. */
+  async #recognise(presented: string, sendsHeader: boolean, mayLoad: () => boolean): Promise<Outcome> {
     const now = Date.now();
     const check = this.#tokens.verify(presented);
     let startedAt: number | undefined;
     if (check.kind === 'signed') {
       startedAt = check.startedAt;
-      if (startedAt > now + CLOCK_SKEW_MS) return this.#reject(presented, 'from-the-future');
+      if (startedAt > now + CLOCK_SKEW_MS) return { rejected: 'from-the-future' };
       const { absoluteTimeout } = this.options;
-      if (absoluteTimeout !== undefined && now >= startedAt + absoluteTimeout * 1000) return this.#reject(presented, 'expired');
+      if (absoluteTimeout !== undefined && now >= startedAt + absoluteTimeout * 1000) return { rejected: 'expired' };
     } else if (check.kind === 'bad-signature') {
-      return this.#reject(presented, 'bad-signature');
+      return { rejected: 'bad-signature' };
     } else if (!this.options.acceptClientIds) {
-      return this.#reject(presented, 'not-issued');
+      return { rejected: 'not-issued' };
     }
-    let found;
-    try {
-      found = await this.call('load', () => this.store.load(presented));
-    } catch (error) {
-      if (this.options.onStoreError === 'continue') return undefined;
-      throw error;
-    }
-    if (found?.state === 'destroyed') return this.#reject(presented, 'destroyed');
+    if (!mayLoad()) return { rejected: 'not-issued' };
+    const found = await this.call('load', () => this.store.load(presented));
+    if (found?.state === 'destroyed') return { rejected: 'destroyed' };
     if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
       this.log.emit('loaded', presented);
-      return new Session(this, { id: presented, startedAt, isNew: false, stored: found });
+      const data = found.data;
+      const { cookieExpiresAt } = takeMeta(data);
+      return new Session(this, { id: presented, startedAt, isNew: false, stored: { data, expiresAt: found.expiresAt, cookieExpiresAt }, sendsHeader });
     }
     // Nothing stored: an id we issued is valid for maxAge after its start; a client's is adopted.
-    if (startedAt !== undefined && now >= startedAt + this.maxAgeMs) return this.#reject(presented, 'expired');
+    if (startedAt !== undefined && now >= startedAt + this.maxAgeMs) return { rejected: 'expired' };
     this.log.emit('loaded', presented);
-    return new Session(this, { id: presented, startedAt, isNew: startedAt === undefined });
+    return new Session(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader });
   }
 
-  /** Writes the session's changes (or a due TTL refresh); honours `onStoreError`. */
-  async commit(session: Session | undefined): Promise<void> {
+  /**
+   * Writes the session's changes (or a due refresh); honours `onStoreError`. With `close`, it is
+   * the request's last commit: later changes to the session are refused.
+   */
+  async commit(session: Session | undefined, close = true): Promise<void> {
     if (!session) return;
     try {
-      await session.commit();
+      await session.commit(close);
     } catch (error) {
       if (this.options.onStoreError !== 'continue') throw error;
     }
   }
 
-  /** The id header and cookie for the response, for the session as it stands now; call it as they go out. */
+  /**
+   * The id header and cookie for the response, for the session as it stands now; call it as they
+   * go out. The cookie goes out only when the client's copy must change (a new id, a due refresh,
+   * a destroy); the header only to clients that did not present a session cookie, so page
+   * scripts of a cookie client never read the `HttpOnly` id; neither carries an id that was
+   * regenerated or destroyed since the request began.
+   */
   responseHeaders(session: Session | undefined, view: RequestView): SessionResponseHeaders {
-    if (!session) return { sessionId: undefined, setCookie: undefined };
+    if (!session) return NO_HEADERS;
     const { cookieName, header } = this.options;
-    const destroyed = session.isDestroyed;
-    if (!destroyed) session.markSent();
-    const setCookie =
-      cookieName === false
-        ? undefined
-        : serializeCookie(
-            cookieName,
-            destroyed ? '' : session.id,
-            destroyed ? 0 : session.cookieMaxAge(Date.now()),
-            this.#secure(view),
-            this.options.cookie,
-          );
-    return { sessionId: header === false || destroyed ? undefined : session.id, setCookie };
+    if (session.isDestroyed) {
+      const setCookie = cookieName === false ? undefined : serializeCookie(cookieName, '', 0, this.#secure(view), this.options.cookie);
+      return { sessionId: undefined, setCookie };
+    }
+    if (!session.isNew && this.hasEnded(session.id)) return NO_HEADERS;
+    const sendCookie = cookieName !== false && session.cookieDue;
+    const sendHeader = header !== false && session.sendsHeader;
+    if (!sendCookie && !sendHeader) return NO_HEADERS;
+    session.markSent();
+    return {
+      sessionId: sendHeader ? session.id : undefined,
+      setCookie: sendCookie ? serializeCookie(cookieName, session.id, session.cookieMaxAge(Date.now()), this.#secure(view), this.options.cookie) : undefined,
+    };
+  }
+
+  ended(id: string): void {
+    const now = Date.now();
+    this.#ended.delete(id);
+    this.#ended.set(id, now + ENDED_MS);
+    // Forget the oldest: those that expired, and beyond the bound.
+    for (const [old, until] of this.#ended) {
+      if (until > now && this.#ended.size <= ENDED_MAX) break;
+      this.#ended.delete(old);
+    }
+  }
+
+  hasEnded(id: string): boolean {
+    const until = this.#ended.get(id);
+    return until !== undefined && until > Date.now();
   }
 
   async call<T>(what: string, op: () => Promise<T>): Promise<T> {
@@ -146,30 +213,30 @@ export class SessionEngine implements SessionRuntime {
     return this.#tokens.issue(startedAt);
   }
 
-  #fresh(): Session {
+  #fresh(sendsHeader: boolean): Session {
     // The token keeps whole seconds; the session keeps the exact start so its first cookie says maxAge.
     const startedAt = Date.now();
     const id = this.#tokens.issue(startedAt);
     this.log.emit('created', id);
-    return new Session(this, { id, startedAt, isNew: true });
+    return new Session(this, { id, startedAt, isNew: true, sendsHeader });
   }
 
-  #reject(presented: string, reason: NonNullable<SessionEvent['reason']>): Session {
-    this.log.emit('rejected', presented, { reason });
-    return this.#fresh();
-  }
-
-  /** Header first, then cookie; a malformed value counts as absent. */
-  #presentedId(view: RequestView): string | undefined {
+  /**
+   * Header first, then cookie; a malformed value counts as absent. Among several cookies of the
+   * session's name (one planted from a sibling subdomain, say), ours come first, in order.
+   */
+  #presented(view: RequestView): Presented {
     if (this.#headerKey !== undefined) {
       const value = view.header(this.#headerKey);
-      if (value !== undefined && isWellFormedId(value)) return value;
+      if (value !== undefined && isWellFormedId(value)) return { ids: [value], cookieOnly: false };
     }
-    if (this.options.cookieName !== false) {
-      const value = readCookie(view.header('cookie'), this.options.cookieName);
-      if (value !== undefined && isWellFormedId(value)) return value;
-    }
-    return undefined;
+    if (this.options.cookieName === false) return NONE_PRESENTED;
+    const values = readCookies(view.header('cookie'), this.options.cookieName).filter(isWellFormedId);
+    if (values.length === 0) return NONE_PRESENTED;
+    if (values.length === 1) return { ids: values, cookieOnly: true };
+    const ours = values.filter((value) => this.#tokens.verify(value).kind === 'signed');
+    const ids = [...new Set([...ours, ...values.filter((value) => !ours.includes(value))])];
+    return { ids, cookieOnly: true };
   }
 
   #secure(view: RequestView): boolean {

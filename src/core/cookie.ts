@@ -11,27 +11,37 @@ export interface CookieAttributes {
   priority: 'Low' | 'Medium' | 'High' | undefined;
 }
 
+/** Most values of one cookie name looked at: a header stuffed with copies costs no more than this. */
+export const MAX_COOKIE_VALUES = 8;
+
 /**
- * The first value of cookie `name` in a `Cookie` header, without surrounding quotes.
- * Browsers send the most specific path first, so the first one wins.
+ * The values of cookie `name` in a `Cookie` header, in order, without surrounding quotes (at most
+ * {@link MAX_COOKIE_VALUES}). Browsers send the most specific path first; a cookie planted from
+ * a sibling subdomain may come first too, so callers pick the first valid one, not the first.
  */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
+export function readCookies(header: string | undefined, name: string): string[] {
+  const values: string[] = [];
+  if (!header) return values;
   let start = 0;
   let eq = -1;
-  while (start < header.length) {
+  while (start < header.length && values.length < MAX_COOKIE_VALUES) {
     let end = header.indexOf(';', start);
     if (end === -1) end = header.length;
     // Reuse the last '=' found while it is still ahead: one pass, even over ";;;;...".
     if (eq < start) eq = header.indexOf('=', start);
-    if (eq === -1) return undefined;
+    if (eq === -1) break;
     if (eq < end && header.slice(start, eq).trim() === name) {
       const value = header.slice(eq + 1, end).trim();
-      return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+      values.push(value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value);
     }
     start = end + 1;
   }
-  return undefined;
+  return values;
+}
+
+/** The first value of cookie `name` in a `Cookie` header (see {@link readCookies}). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  return readCookies(header, name)[0];
 }
 
 /** Serializes a `Set-Cookie` value; `value` must already be a validated id. */

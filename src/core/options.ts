@@ -46,10 +46,14 @@ export interface SessionMiddlewareOptions {
   sessionHeader?: string | false;
   /** Cookie carrying the id; `false` turns the cookie transport off. @defaultValue 'session_id' */
   sessionCookie?: string | false;
-  /** Idle timeout in seconds: store TTL and cookie `Max-Age`, sliding with activity. @defaultValue 3600 */
+  /**
+   * Idle timeout in seconds: store TTL and cookie `Max-Age`, sliding with activity. From 1 to
+   * 34560000 (400 days, the longest cookie lifetime browsers keep). @defaultValue 3600
+   */
   maxAge?: number;
   /**
-   * Key(s) that sign ids. With a list, the first signs and all verify (rotation). Without one a
+   * Key(s) that sign ids, each at least 32 characters (a list holds at most 8). With a list, the
+   * first signs and all verify (rotation). Without one a
    * random per-process secret is used and a `no-secret` warning is emitted: every instance that
    * shares a store must be given the same secret.
    * @defaultValue a random per-process secret (with a warning)
@@ -66,15 +70,16 @@ export interface SessionMiddlewareOptions {
   /**
    * Seconds after which a session ends however active it is, counted from the start its signed
    * id carries (kept across `regenerate()`). Ids a client named itself (`acceptClientIds`) carry
-   * no start and are not subject to it. @defaultValue none
+   * no start and are not subject to it. From 1 second to 10 years (315360000). @defaultValue none
    */
   absoluteTimeout?: number;
   /**
-   * Seconds between TTL refreshes of a session that did not change.
+   * Seconds between TTL refreshes of a session that did not change (and between refreshes of
+   * the client's cookie); at least 0 and less than `maxAge`.
    * @defaultValue the smaller of 60 and `maxAge / 2`
    */
   touchAfter?: number;
-  /** Bound, in seconds, on every store call. @defaultValue 2 */
+  /** Bound, in seconds, on every store call; from 0.001 to 2147483 (a Node timer limit). @defaultValue 2 */
   storeTimeout?: number;
   /** `'error'` passes store failures to the framework; `'continue'` serves the request without a session. @defaultValue 'error' */
   onStoreError?: 'error' | 'continue';
@@ -82,6 +87,20 @@ export interface SessionMiddlewareOptions {
   logger?: SessionLogger;
   /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (only behind a proxy you control). @defaultValue false */
   trustProxy?: boolean;
+  /**
+   * Keep responses that carry the session id out of shared caches: `Cache-Control: no-store`
+   * where the app set none, `private` instead of `public`/`s-maxage` where it did. `false`
+   * leaves `Cache-Control` alone. @defaultValue true
+   */
+  cacheControl?: boolean;
+  /**
+   * Largest session, in bytes of its JSON text (UTF-8), an integer from 1024 to 16 MiB
+   * (16777216). A write that would make the session larger is refused with a
+   * `too-large` {@link SessionError}, and nothing of it is stored, so one session cannot slow
+   * every later request (each one parses it).
+   * @defaultValue 65536 (64 KiB)
+   */
+  maxSessionBytes?: number;
 }
 
 /** Options after validation and defaults. */
@@ -100,14 +119,29 @@ export interface ResolvedOptions {
   onStoreError: 'error' | 'continue';
   logger: SessionLogger | undefined;
   trustProxy: boolean;
+  cacheControl: boolean;
+  maxSessionBytes: number;
 }
 
 const fail = SessionError.invalidOption;
 
-function seconds(name: string, value: unknown, fallback: number, min = 0, allowZero = false): number {
+/** Browsers cap a cookie's lifetime at 400 days (RFC 6265bis), so a longer idle timeout means nothing. */
+export const MAX_AGE_LIMIT_SECONDS = 400 * 24 * 3600;
+/** Ten years: an absolute timeout beyond it is a typo (milliseconds for seconds), not a policy. */
+export const ABSOLUTE_TIMEOUT_LIMIT_SECONDS = 10 * 365 * 24 * 3600;
+/** Shortest secret: 32 characters, 256 bits when random, as OWASP asks of HMAC keys. */
+export const MIN_SECRET_LENGTH = 32;
+/** Most secrets in a rotation list: each one costs an HMAC when an id does not verify. */
+export const MAX_SECRETS = 8;
+/** Smallest allowed `maxSessionBytes`. */
+export const MIN_SESSION_BYTES = 1024;
+/** Largest allowed `maxSessionBytes` (16 MiB). */
+export const MAX_SESSION_BYTES = 16 * 1024 * 1024;
+
+function seconds(name: string, value: unknown, fallback: number, min: number, max: number, minInclusive = true): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (!allowZero && value === 0)) {
-    throw fail(name, allowZero ? 'a number of seconds >= 0' : 'a positive number of seconds', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || (minInclusive ? value < min : value <= min) || value > max) {
+    throw fail(name, `a number of seconds ${minInclusive ? '>=' : '>'} ${min} and <= ${max}`, value);
   }
   return value;
 }
@@ -115,10 +149,67 @@ function seconds(name: string, value: unknown, fallback: number, min = 0, allowZ
 /** Node timers overflow past 2^31-1 ms (and then fire after 1 ms), so timer options stop there. */
 export const MAX_TIMER_SECONDS = 2_147_483;
 
-function timerSeconds(name: string, value: unknown, fallback: number, allowZero = false): number {
-  const result = seconds(name, value, fallback, 0, allowZero);
-  if (result > MAX_TIMER_SECONDS) throw fail(name, `at most ${MAX_TIMER_SECONDS} seconds (a Node timer limit)`, value);
-  return result;
+/**
+ * Options this middleware knows, and what to use instead of the names a user coming from
+ * express-session, the Python package or a typo will write: an unknown option is refused, never
+ * ignored, so a setting the user believes in cannot silently be off.
+ */
+const KNOWN_OPTIONS: readonly string[] = [
+  'sessionStorage', 'sessionHeader', 'sessionCookie', 'maxAge', 'secret', 'cookie', 'acceptClientIds',
+  'absoluteTimeout', 'touchAfter', 'storeTimeout', 'onStoreError', 'logger', 'trustProxy', 'cacheControl',
+  'maxSessionBytes',
+];
+const KNOWN_COOKIE_OPTIONS: readonly string[] = ['httpOnly', 'sameSite', 'secure', 'path', 'domain', 'partitioned', 'priority'];
+const INSTEAD: Readonly<Record<string, string>> = {
+  store: 'use sessionStorage',
+  name: 'use sessionCookie (the cookie name)',
+  resave: 'not needed: only changed fields are written, so there is nothing to resave',
+  saveUninitialized: 'not needed: a session is stored once it holds data, and its cookie is sent from the first response',
+  rolling: 'use touchAfter (seconds between expiry refreshes of an unchanged session)',
+  genid: 'not supported: ids are issued and signed by the middleware',
+  proxy: 'use trustProxy',
+  unset: "not needed: use session.delete(key) or destroy()",
+  session_storage: 'use sessionStorage',
+  session_header: 'use sessionHeader',
+  session_cookie: 'use sessionCookie',
+  max_age: 'use maxAge (seconds)',
+  secrets: 'use secret (a string or a list)',
+  'cookie.maxAge': 'use the top-level maxAge, in seconds (not milliseconds)',
+  'cookie.expires': 'use the top-level maxAge, in seconds',
+  'cookie.name': 'use the top-level sessionCookie',
+};
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Refuses keys not in `known`, naming the option to use instead. */
+function refuseUnknown(value: object, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const option = prefix + key;
+    const nearest = known.find((name) => editDistance(key, name) <= 2);
+    const hint = INSTEAD[option] ?? INSTEAD[key] ?? (nearest === undefined ? `known options: ${known.join(', ')}` : `did you mean ${prefix}${nearest}?`);
+    throw new SessionError('invalid-option', `Unknown option ${option}: ${hint}`, { option });
+  }
+}
+
+function byteCount(name: string, value: unknown): number {
+  if (value === undefined) return 64 * 1024;
+  if (!Number.isInteger(value) || (value as number) < MIN_SESSION_BYTES || (value as number) > MAX_SESSION_BYTES) {
+    throw fail(name, `an integer number of bytes from ${MIN_SESSION_BYTES} to ${MAX_SESSION_BYTES}`, value);
+  }
+  return value as number;
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
@@ -147,8 +238,13 @@ function transportName(name: string, value: unknown, fallback: string): string |
 function secretsOf(value: unknown): { secrets: string[]; generated: boolean } {
   if (value === undefined) return { secrets: [randomBytes(32).toString('base64url')], generated: true };
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s.length > 0)) {
-    throw fail('secret', 'a non-empty string or a non-empty list of non-empty strings', value);
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SECRETS || !list.every((s) => typeof s === 'string')) {
+    throw fail('secret', `a string or a list of 1 to ${MAX_SECRETS} strings`, value);
+  }
+  const short = list.find((secret: string) => secret.length < MIN_SECRET_LENGTH);
+  if (short !== undefined) {
+    // The message shows only the length: a secret must not end up in logs.
+    throw new SessionError('invalid-option', `Invalid option secret: each secret needs at least ${MIN_SECRET_LENGTH} characters (one has ${(short as string).length}); generate one with \`openssl rand -base64 48\``, { option: 'secret' });
   }
   return { secrets: [...list] as string[], generated: false };
 }
@@ -156,6 +252,7 @@ function secretsOf(value: unknown): { secrets: string[]; generated: boolean } {
 function cookieOf(value: SessionCookieOptions | undefined, name: string | false): { cookie: CookieAttributes; secure: boolean | 'auto' } {
   if (value !== undefined && (typeof value !== 'object' || value === null)) throw fail('cookie', 'an object', value);
   const options = value ?? {};
+  refuseUnknown(options, KNOWN_COOKIE_OPTIONS, 'cookie.');
   const secure = options.secure === undefined ? 'auto' : options.secure;
   if (secure !== 'auto' && typeof secure !== 'boolean') throw fail('cookie.secure', "a boolean or 'auto'", secure);
   const path = options.path ?? '/';
@@ -193,12 +290,14 @@ function cookieOf(value: SessionCookieOptions | undefined, name: string | false)
 /** Validates every option, naming the bad one in a `SessionError`, and fills in the defaults. */
 export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw fail('options', 'an object', options);
+  refuseUnknown(options, KNOWN_OPTIONS, '');
   const header = transportName('sessionHeader', options.sessionHeader, 'X-Session-ID');
   const cookieName = transportName('sessionCookie', options.sessionCookie, 'session_id');
   if (header === false && cookieName === false) throw fail('sessionHeader', 'a header name while sessionCookie is false (one transport is needed)', false);
-  const maxAge = seconds('maxAge', options.maxAge, 3600);
-  const absoluteTimeout = options.absoluteTimeout === undefined ? undefined : seconds('absoluteTimeout', options.absoluteTimeout, 0);
-  const touchAfter = seconds('touchAfter', options.touchAfter, Math.min(60, maxAge / 2), 0, true);
+  const maxAge = seconds('maxAge', options.maxAge, 3600, 1, MAX_AGE_LIMIT_SECONDS);
+  const absoluteTimeout =
+    options.absoluteTimeout === undefined ? undefined : seconds('absoluteTimeout', options.absoluteTimeout, 0, 1, ABSOLUTE_TIMEOUT_LIMIT_SECONDS);
+  const touchAfter = seconds('touchAfter', options.touchAfter, Math.min(60, maxAge / 2), 0, MAX_AGE_LIMIT_SECONDS);
   // touchAfter = maxAge would never refresh: the idle timeout would stop sliding.
   if (touchAfter >= maxAge) throw fail('touchAfter', `less than maxAge (${maxAge})`, touchAfter);
   const onStoreError = oneOf('onStoreError', options.onStoreError, ['error', 'continue'] as const) ?? 'error';
@@ -215,9 +314,12 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
     acceptClientIds: flag('acceptClientIds', options.acceptClientIds, false),
     absoluteTimeout,
     touchAfter,
-    storeTimeoutMs: timerSeconds('storeTimeout', options.storeTimeout, 2) * 1000,
+    // Under a millisecond the timer would fire at once: every store call would time out.
+    storeTimeoutMs: seconds('storeTimeout', options.storeTimeout, 2, 0.001, MAX_TIMER_SECONDS) * 1000,
     onStoreError,
     logger,
     trustProxy: flag('trustProxy', options.trustProxy, false),
+    cacheControl: flag('cacheControl', options.cacheControl, true),
+    maxSessionBytes: byteCount('maxSessionBytes', options.maxSessionBytes),
   };
 }

@@ -18,4 +18,12 @@ export interface SessionRuntime {
   ttlSeconds(startedAt: number | undefined, now: number): number;
   /** A new signed id for a session that began at `startedAt`. */
   issueId(startedAt: number): string;
+  /** Largest session, in bytes of JSON. */
+  readonly maxSessionBytes: number;
+  /** The session cookie transport is on. */
+  readonly cookieTransport: boolean;
+  /** Notes that `id` was regenerated or destroyed: responses in flight must not send it again. */
+  ended(id: string): void;
+  /** True when this process saw `id` regenerated or destroyed recently. */
+  hasEnded(id: string): boolean;
 }

@@ -77,9 +77,13 @@ async function start(options: SessionMiddlewareOptions = {}, store: MemoryStore 
   };
 }
 
+/**
+ * The id a response hands out: in X-Session-ID, or, for a client that presented a session
+ * cookie (which never gets the id in a header), in the Set-Cookie line.
+ */
 function sid(response: Response): string {
-  const id = response.headers.get('x-session-id');
-  if (id === null) throw new Error(`no X-Session-ID on ${response.status} response`);
+  const id = response.headers.get('x-session-id') ?? cookieValue(response, 'session_id') ?? null;
+  if (id === null || id === '') throw new Error(`no session id on ${response.status} response`);
   return id;
 }
 
@@ -339,8 +343,10 @@ describe('header abuse', () => {
       expect(parsed.headers.some(([name]) => name === 'x-evil')).toBe(false);
       for (const [, value] of parsed.headers) expect(value).not.toMatch(/X-Evil/i);
       const ids = parsed.headers.filter(([name]) => name === 'x-session-id').map(([, value]) => value);
-      // The second request presents a real id (its X-Evil line is a separate, harmless header).
-      const expected = status === 400 ? [] : text.includes(real) ? [real] : [expect.stringMatching(ISSUED_ID)];
+      // The second request presents a real id (its X-Evil line is a separate, harmless header);
+      // a client that presented a well-formed cookie gets its new id in the cookie only.
+      const cookieClient = text.includes('Cookie: session_id=');
+      const expected = status === 400 || cookieClient ? [] : text.includes(real) ? [real] : [expect.stringMatching(ISSUED_ID)];
       expect(ids).toEqual(expected);
     }
     // The server is still up and serving sessions.
@@ -401,11 +407,24 @@ describe('property: arbitrary X-Session-ID and Cookie values', () => {
         const headers: Record<string, string> = {};
         if (header !== undefined) headers['X-Session-ID'] = header;
         if (cookie !== undefined) headers.cookie = cookie;
-        const response = await h.get('/nothing', headers);
-        await response.arrayBuffer();
+        const response = await h.get('/peek', headers);
         expect(response.status).toBeLessThan(500);
-        const id = sid(response);
+        const id = ((await response.json()) as { id: string }).id;
         expect(id).toMatch(ISSUED_ID);
+        // Whatever the response hands out is this id; a client that presented a well-formed
+        // session cookie and no header id never gets the id in a header.
+        const handed = response.headers.get('x-session-id');
+        if (handed !== null) expect(handed).toBe(id);
+        const cookieLineValue = cookieValue(response, 'session_id');
+        if (cookieLineValue !== undefined) expect(cookieLineValue).toBe(id);
+        const wellFormedHeader = header !== undefined && /^[A-Za-z0-9\-_.~]{8,128}$/.test(header.trim());
+        const wellFormedCookie = (cookie ?? '').split(';').some((part) => {
+          const match = /^\s*session_id=(.*)$/.exec(part);
+          const value = match?.[1]?.trim().replace(/^"(.*)"$/, '$1');
+          return value !== undefined && /^[A-Za-z0-9\-_.~]{8,128}$/.test(value);
+        });
+        if (wellFormedCookie && !wellFormedHeader) expect(handed).toBeNull();
+        if (!wellFormedCookie) expect(handed).toBe(id);
         const sentHeader = header?.trim();
         if (sentHeader === issued) expect(id).toBe(issued);
         if (id === issued) {

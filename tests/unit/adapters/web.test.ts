@@ -75,7 +75,7 @@ describe('adapters/web', () => {
   describe('withSessionHeaders', () => {
     it('returns a copy of a mutable Response with the id header and cookie, leaving the original untouched', async () => {
       const response = new Response('body', { status: 201, statusText: 'Made', headers: { 'content-type': 'text/plain' } });
-      const result = withSessionHeaders(response, BOTH, 'X-Session-ID');
+      const result = withSessionHeaders(response, BOTH, { headerName: 'X-Session-ID', cacheControl: false });
       expect(result).not.toBe(response);
       // A handler may hand the same Response to many requests: it must never collect their cookies.
       expect(response.headers.getSetCookie()).toEqual([]);
@@ -94,35 +94,35 @@ describe('adapters/web', () => {
       headers.append('set-cookie', 'lang=en; Path=/');
       headers.set('x-session-id', 'something-else');
       const response = new Response(null, { headers });
-      const result = withSessionHeaders(response, BOTH, 'X-Session-ID');
+      const result = withSessionHeaders(response, BOTH, { headerName: 'X-Session-ID', cacheControl: false });
       expect(result.headers.getSetCookie()).toEqual(['theme=dark; Path=/', 'lang=en; Path=/', COOKIE]);
       expect(result.headers.get('x-session-id')).toBe(ID);
     });
 
     it('uses the configured header name, and sends no id header when the header transport is off', () => {
-      const custom = withSessionHeaders(new Response('x'), BOTH, 'X-Token');
+      const custom = withSessionHeaders(new Response('x'), BOTH, { headerName: 'X-Token', cacheControl: false });
       expect(custom.headers.get('x-token')).toBe(ID);
       expect(custom.headers.get('x-session-id')).toBeNull();
 
-      const off = withSessionHeaders(new Response('x'), BOTH, false);
+      const off = withSessionHeaders(new Response('x'), BOTH, { headerName: false, cacheControl: false });
       expect([...off.headers.keys()]).toEqual(['content-type', 'set-cookie']);
       expect(off.headers.getSetCookie()).toEqual([COOKIE]);
     });
 
     it('adds only what it is given (a cookie-less or header-less result)', () => {
-      const idOnly = withSessionHeaders(new Response('x'), { sessionId: ID, setCookie: undefined }, 'X-Session-ID');
+      const idOnly = withSessionHeaders(new Response('x'), { sessionId: ID, setCookie: undefined }, { headerName: 'X-Session-ID', cacheControl: false });
       expect(idOnly.headers.get('x-session-id')).toBe(ID);
       expect(idOnly.headers.getSetCookie()).toEqual([]);
 
       const clearing = 'session_id=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax';
-      const cookieOnly = withSessionHeaders(new Response('x'), { sessionId: undefined, setCookie: clearing }, 'X-Session-ID');
+      const cookieOnly = withSessionHeaders(new Response('x'), { sessionId: undefined, setCookie: clearing }, { headerName: 'X-Session-ID', cacheControl: false });
       expect(cookieOnly.headers.get('x-session-id')).toBeNull();
       expect(cookieOnly.headers.getSetCookie()).toEqual([clearing]);
     });
 
     it('returns a copy of a Response.redirect() (immutable headers) with its status and location kept and the headers added', () => {
       const redirect = Response.redirect('http://localhost/done', 303);
-      const result = withSessionHeaders(redirect, BOTH, 'X-Session-ID');
+      const result = withSessionHeaders(redirect, BOTH, { headerName: 'X-Session-ID', cacheControl: false });
       expect(result).not.toBe(redirect);
       expect(result.status).toBe(303);
       expect(result.headers.get('location')).toBe('http://localhost/done');
@@ -134,7 +134,7 @@ describe('adapters/web', () => {
 
     it('returns a Response.error() as is (a network error carries no headers)', () => {
       const error = Response.error();
-      const result = withSessionHeaders(error, BOTH, 'X-Session-ID');
+      const result = withSessionHeaders(error, BOTH, { headerName: 'X-Session-ID', cacheControl: false });
       expect(result).toBe(error);
       expect(result.type).toBe('error');
       expect(result.status).toBe(0);
@@ -144,10 +144,10 @@ describe('adapters/web', () => {
 
     it('returns the same object when there is nothing to add, mutable or not', () => {
       const plain = new Response('x', { headers: { 'x-app': '1' } });
-      expect(withSessionHeaders(plain, NOTHING, 'X-Session-ID')).toBe(plain);
+      expect(withSessionHeaders(plain, NOTHING, { headerName: 'X-Session-ID', cacheControl: false })).toBe(plain);
       expect([...plain.headers.keys()]).toEqual(['content-type', 'x-app']);
       const redirect = Response.redirect('http://localhost/next', 302);
-      expect(withSessionHeaders(redirect, NOTHING, 'X-Session-ID')).toBe(redirect);
+      expect(withSessionHeaders(redirect, NOTHING, { headerName: 'X-Session-ID', cacheControl: false })).toBe(redirect);
     });
 
     describe('on a fetch() response (immutable headers)', () => {
@@ -164,7 +164,7 @@ describe('adapters/web', () => {
           res.end('upstream body');
         });
         const fetched = await fetch(server.url);
-        const result = withSessionHeaders(fetched, BOTH, 'X-Session-ID');
+        const result = withSessionHeaders(fetched, BOTH, { headerName: 'X-Session-ID', cacheControl: false });
         expect(result).not.toBe(fetched);
         expect(result.status).toBe(202);
         expect(result.statusText).toBe('Taken In');

@@ -178,7 +178,8 @@ describe('Session', () => {
       const s = await open(e);
       s.set('a', 1).set('b', 'x');
       await e.commit(s);
-      expect(store.calls).toEqual([{ op: 'patch', id: s.id, arg: { a: 1, b: 'x' }, ttl: 120 }]);
+      // With the fields goes when the new cookie runs out, so later requests know when to refresh it.
+      expect(store.calls).toEqual([{ op: 'patch', id: s.id, arg: { a: 1, b: 'x', '__session.cookieExpiresAt': expect.any(Number) }, ttl: 120 }]);
     });
 
     it('save() writes only the changed fields', async () => {
@@ -432,8 +433,8 @@ describe('Session', () => {
       return s;
     }
 
-    it('throttles TTL refreshes of an unchanged session to one per touchAfter', async () => {
-      const e = engine({ maxAge: 100, touchAfter: 10 });
+    it('throttles TTL refreshes of an unchanged session to one per touchAfter (a touch without the cookie transport)', async () => {
+      const e = engine({ maxAge: 100, touchAfter: 10, sessionCookie: false });
       const id = await stored(e, { a: 1 });
       const touches = (): number => store.calls.filter((c) => c.op === 'touch').length;
 
@@ -461,6 +462,27 @@ describe('Session', () => {
       expect(loaded).toMatchObject({ state: 'active', expiresAt: T0 + 120_000 });
       jest.setSystemTime(T0 + 110_000);
       expect(await store.get(id)).toEqual({ a: 1 });
+    });
+
+    it('with the cookie transport, the throttled refresh also records the refreshed cookie, in one patch', async () => {
+      const e = engine({ maxAge: 100, touchAfter: 10 });
+      const id = await stored(e, { a: 1 });
+      for (const at of [1_000, 5_000, 9_999]) {
+        jest.setSystemTime(T0 + at);
+        expect((await request(e, id)).cookieDue).toBe(false);
+      }
+      expect(store.calls).toEqual([]);
+
+      jest.setSystemTime(T0 + 10_000);
+      expect((await request(e, id)).cookieDue).toBe(true);
+      expect(store.calls).toEqual([{ op: 'patch', id, arg: { '__session.cookieExpiresAt': T0 + 110_000 }, ttl: 100 }]);
+
+      jest.setSystemTime(T0 + 15_000);
+      expect((await request(e, id)).cookieDue).toBe(false);
+      expect(store.calls).toHaveLength(1);
+      // The application never sees the middleware's field.
+      expect(await store.get(id)).toEqual({ a: 1 });
+      expect((await open(e, id)).toJSON()).toEqual({ a: 1 });
     });
 
     it('lets an untouched stored session expire after maxAge (idle timeout)', async () => {

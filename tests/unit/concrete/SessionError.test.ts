@@ -10,6 +10,8 @@ const KINDS: SessionErrorKind[] = [
   'store-timeout',
   'not-a-number',
   'unsupported-request',
+  'too-large',
+  'session-closed',
 ];
 
 describe('SessionError', () => {

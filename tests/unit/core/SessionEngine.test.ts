@@ -178,7 +178,7 @@ describe('SessionEngine', () => {
       const e = engine();
       const session = (await e.open(view()))!;
       session.set('a', 1);
-      await e.commit(session);
+      await e.commit(session, false);
       await session.destroy();
       const again = await e.open(view({ 'x-session-id': session.id }));
       expect(again?.id).not.toBe(session.id);

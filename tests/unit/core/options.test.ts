@@ -140,7 +140,7 @@ describe('resolveOptions defaults', () => {
 
   it('keeps a given secret or list of secrets in order', () => {
     expect(resolveOptions({ secret: SECRET })).toMatchObject({ secrets: [SECRET], generatedSecret: false });
-    expect(resolveOptions({ secret: [SECRET, 'old-secret'] }).secrets).toEqual([SECRET, 'old-secret']);
+    expect(resolveOptions({ secret: [SECRET, 'old-secret-also-at-least-32-characters'] }).secrets).toEqual([SECRET, 'old-secret-also-at-least-32-characters']);
   });
 
   it('defaults touchAfter to the smaller of 60 and maxAge / 2', () => {
