@@ -14,8 +14,10 @@ import { injectable } from 'inversify';
  *   async dispatch(request: Request, next: (r: Request) => Promise<Response>) {
  *     const started = performance.now();
  *     const response = await next(request);
- *     response.headers.set('server-timing', `app;dur=${performance.now() - started}`);
- *     return response;
+ *     // A Response's headers may be immutable (Response.redirect(), fetch()): answer with a copy.
+ *     const headers = new Headers(response.headers);
+ *     headers.set('server-timing', `app;dur=${performance.now() - started}`);
+ *     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
  *   }
  * }
  * ```

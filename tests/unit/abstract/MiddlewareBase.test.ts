@@ -18,8 +18,10 @@ class Timing extends MiddlewareBase<Request, WebNext, Response> {
     this.seen.push(request);
     const started = performance.now();
     const response = await next(request);
-    response.headers.set('server-timing', `app;dur=${(performance.now() - started).toFixed(3)}`);
-    return response;
+    // A Response's headers may be immutable (Response.redirect(), fetch()): answer with a copy.
+    const headers = new Headers(response.headers);
+    headers.set('server-timing', `app;dur=${(performance.now() - started).toFixed(3)}`);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
 }
 
@@ -119,5 +121,14 @@ describe('MiddlewareBase', () => {
     const id = response.headers.get('x-session-id');
     expect(id).toMatch(TOKEN_SHAPE);
     expect(await store.get(id as string)).toEqual({ visits: 1 });
+  });
+});
+
+describe('the documented Timing example', () => {
+  it('works on a redirect, whose headers are immutable', async () => {
+    const response = await new Timing().dispatch(new Request('http://x/'), () => Response.redirect('http://x/next', 302));
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('http://x/next');
+    expect(response.headers.get('server-timing')).toMatch(/^app;dur=/);
   });
 });
