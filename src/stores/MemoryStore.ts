@@ -4,13 +4,28 @@ import type { SessionChanges, SessionData } from '../core/json.js';
 import { MAX_TIMER_SECONDS } from '../core/options.js';
 import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
 
+/** Default of {@link MemoryStoreOptions.maxBytes}: 64 MiB of JSON text. */
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
    * Most entries kept (live sessions plus tombstones); past it the least recently used goes.
+   * Anyone can create entries (see {@link MemoryStore}): past the bound, the sessions of
+   * logged-in users are evicted too.
    * @defaultValue 100000
    */
   maxEntries?: number;
+  /**
+   * Most JSON text kept, summed over all stored sessions and counted in string length
+   * (UTF-16 code units): approximately bytes of JSON (exactly for ASCII data; the ids and the
+   * per-entry overhead, bounded by `maxEntries`, are not counted). Past it the least recently used
+   * entries are evicted, as for `maxEntries`, logged-in users' sessions included. A single record
+   * longer than this is refused with a `SessionError` of kind `invalid-value`, evicting nothing.
+   * {@link MemoryStore.bytes} gives the current total. A positive integer.
+   * @defaultValue 67108864 (64 MiB)
+   */
+  maxBytes?: number;
   /**
    * Seconds between sweeps of expired entries (the sweep timer is unref'd). `0` disables it;
    * expiry is still enforced on every read.
@@ -28,8 +43,18 @@ interface Entry {
 }
 
 /**
- * The zero-configuration store for one process: bounded (least-recently-used eviction), expiry
- * on read plus a periodic sweep, values kept as JSON text so they behave as they would in Redis.
+ * The zero-configuration store for one process: bounded (least-recently-used eviction past
+ * `maxEntries` entries or `maxBytes` of JSON), expiry on read plus a periodic sweep, values kept
+ * as JSON text so they behave as they would in Redis.
+ *
+ * Both bounds are shared by everyone: a flood of anonymous requests that each write a session
+ * evicts the least recently used entries, and those include the sessions of logged-in users,
+ * who are then logged out. Where that matters (a public site, several processes), use a shared
+ * store with its own memory policy, such as the RedisStore planned for this package, or raise
+ * `maxEntries` and `maxBytes` to what the process can hold; and write to a session only once
+ * there is something worth keeping (the middleware stores nothing for an untouched session).
+ *
+ * Every operation costs O(1) apart from the JSON work on the record it touches.
  *
  * @example
  * ```ts
@@ -42,6 +67,9 @@ interface Entry {
 export class MemoryStore extends SessionStore {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  /** Sum of the JSON text lengths of all entries (tombstones count 0); see {@link MemoryStore.bytes}. */
+  #bytes = 0;
   /** Ids of tombstones, oldest first: a new tombstone evicts one of these before a live session. */
   readonly #tombstones = new Set<string>();
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -52,11 +80,16 @@ export class MemoryStore extends SessionStore {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw SessionError.invalidOption('maxEntries', 'a positive integer', maxEntries);
     }
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw SessionError.invalidOption('maxBytes', 'a positive integer', maxBytes);
+    }
     const sweepSeconds = options.sweepIntervalSeconds ?? 60;
     if (!(typeof sweepSeconds === 'number' && Number.isFinite(sweepSeconds) && sweepSeconds >= 0 && sweepSeconds <= MAX_TIMER_SECONDS)) {
       throw SessionError.invalidOption('sweepIntervalSeconds', `a number of seconds from 0 to ${MAX_TIMER_SECONDS}`, sweepSeconds);
     }
     this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
     if (options.defaultTtlSeconds !== undefined) this.defaultTtlSeconds = options.defaultTtlSeconds;
     if (sweepSeconds > 0) {
       this.#sweepTimer = setInterval(() => this.sweep(), sweepSeconds * 1000);
@@ -131,6 +164,16 @@ export class MemoryStore extends SessionStore {
   async clear(): Promise<void> {
     this.#entries.clear();
     this.#tombstones.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * The JSON text held now, in the unit of {@link MemoryStoreOptions.maxBytes}: the sum of the
+   * string lengths of every stored record (tombstones count 0; expired entries count until a
+   * read or a sweep drops them). Never more than `maxBytes`.
+   */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   async length(): Promise<number> {
@@ -163,33 +206,50 @@ export class MemoryStore extends SessionStore {
   #live(id: string): Entry | undefined {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
-    this.#entries.delete(id);
     if (entry.expiresAt <= Date.now()) {
-      this.#tombstones.delete(id);
+      this.#delete(id);
       return undefined;
     }
+    this.#entries.delete(id);
     this.#entries.set(id, entry);
     return entry;
   }
 
+  /** Stores `json` under `id`; a record longer than maxBytes is refused before anything changes. */
   #put(id: string, json: string, ttlSeconds: number): void {
+    if (json.length > this.#maxBytes) {
+      throw new SessionError(
+        'too-large',
+        `Session data is ${json.length} characters of JSON, more than the store's maxBytes (${this.#maxBytes})`,
+      );
+    }
     this.#delete(id);
     this.#insert(id, { json, expiresAt: Date.now() + ttlSeconds * 1000 });
   }
 
+  /**
+   * Adds an entry (`id` must not be stored), then evicts least recently used entries until both
+   * bounds hold. The new entry is never evicted: it fits maxBytes on its own (see #put).
+   */
   #insert(id: string, entry: Entry): void {
     this.#entries.set(id, entry);
     if (entry.json === null) this.#tombstones.add(id);
-    while (this.#entries.size > this.#maxEntries) {
+    else this.#bytes += entry.json.length;
+    while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       // A flood of logouts must not push live sessions out: tombstones make room among themselves.
+      // (A tombstone adds no bytes, so only the entry bound can be what a new tombstone exceeds.)
       const oldestTombstone = entry.json === null ? this.#tombstones.values().next().value : undefined;
       const victim = oldestTombstone !== undefined && oldestTombstone !== id ? oldestTombstone : (this.#entries.keys().next().value as string);
       this.#delete(victim);
     }
   }
 
+  /** Removes `id` (if stored), keeping the tombstone set and the byte total in step. */
   #delete(id: string): void {
-    if (!this.#entries.delete(id)) return;
-    this.#tombstones.delete(id);
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#entries.delete(id);
+    if (entry.json === null) this.#tombstones.delete(id);
+    else this.#bytes -= entry.json.length;
   }
 }

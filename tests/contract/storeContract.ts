@@ -12,6 +12,11 @@
  * ```
  * `makeStore` is called before every test and must give an empty store; `cleanup` runs after it.
  * Expiry tests use short real TTLs (1 s), so the store must honour sub-minute TTLs.
+ *
+ * `features.strictJson`: the store refuses every value JSON would silently change (a `Map`
+ * stored as `{}`, `NaN` as `null`, a function dropped...), as the library's own stores do by
+ * serializing with `recordToJson`/`toJson` (src/core/serialize.ts). Off by default: the contract
+ * only requires JSON semantics, and a user's store built on plain `JSON.stringify` conforms.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -60,7 +65,34 @@ async function expectSessionError(call: () => Promise<unknown>, kind: SessionErr
 /** A record whose own key is `__proto__` (an object literal would set the prototype instead). */
 const protoKeyed = (): SessionData => JSON.parse('{"__proto__": {"polluted": true}}') as SessionData;
 
-export function runStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+/** Optional behaviours a store can opt into checking (see the file comment). */
+export interface StoreFeatures {
+  strictJson?: boolean;
+}
+
+class Point {
+  constructor(
+    readonly x: number,
+    readonly y: number,
+  ) {}
+}
+
+/** Values JSON cannot hold faithfully, each nested in an otherwise valid value. */
+const NON_JSON: Array<[string, () => unknown]> = [
+  ['a Map', () => ({ items: [{ when: new Map([[1, 2]]) }] })],
+  ['a Set', () => ({ tags: new Set(['a']) })],
+  ['a RegExp', () => [/x/]],
+  ['an Error', () => ({ last: new Error('boom') })],
+  ['a Uint8Array', () => ({ bytes: new Uint8Array([1]) })],
+  ['a class instance without toJSON', () => ({ at: new Point(1, 2) })],
+  ['a function', () => ({ onDone: () => 1 })],
+  ['a symbol', () => [Symbol('s')]],
+  ['NaN', () => ({ score: Number.NaN })],
+  ['Infinity', () => [Number.POSITIVE_INFINITY]],
+  ['a BigInt', () => ({ n: 1n })],
+];
+
+export function runStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>, features: StoreFeatures = {}): void {
   describe(`SessionStore contract: ${name}`, () => {
     let store: SessionStore;
     let cleanup: (() => Promise<void>) | undefined;
@@ -475,6 +507,40 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         await expectSessionError(() => store.set(id, null as unknown as SessionData, 30), 'invalid-value');
         await expectSessionError(() => store.set(id, 'text' as unknown as SessionData, 30), 'invalid-value');
         await expect(store.load(id)).resolves.toBeUndefined();
+      });
+
+      const itStrict = features.strictJson ? it : (): void => undefined;
+      itStrict(
+        "strictJson: refuses values JSON would silently change, nested or not, with 'invalid-value', changing nothing",
+        async () => {
+          const id = sid();
+          const fresh = sid();
+          await store.set(id, { a: 1 }, 30);
+          for (const [label, make] of NON_JSON) {
+            const viaSet = await expectSessionError(() => store.set(id, { ok: true, bad: make() }, 30), 'invalid-value');
+            expect([label, viaSet.message]).toEqual([label, expect.stringContaining('"bad"')]);
+            await expectSessionError(() => store.set(fresh, { bad: make() }, 30), 'invalid-value');
+            await expectSessionError(() => store.patch(id, { a: 2, bad: make() }, 30), 'invalid-value');
+            await expectSessionError(() => store.patch(fresh, { bad: make() }, 30), 'invalid-value');
+          }
+          await expect(store.get(id)).resolves.toStrictEqual({ a: 1 });
+          await expect(store.load(fresh)).resolves.toBeUndefined();
+          await expect(store.length()).resolves.toBe(1);
+        },
+      );
+
+      itStrict('strictJson: stores what toJSON returns (a Date as its ISO string), via set and patch', async () => {
+        const id = sid();
+        const when = new Date('2024-01-02T03:04:05.678Z');
+        const money = { toJSON: () => ({ cents: 1250, currency: 'EUR' }) };
+        await store.set(id, { when, money, list: [undefined, when] }, 30);
+        await store.patch(id, { later: { at: when } }, 30);
+        await expect(store.get(id)).resolves.toStrictEqual({
+          when: '2024-01-02T03:04:05.678Z',
+          money: { cents: 1250, currency: 'EUR' },
+          list: [null, '2024-01-02T03:04:05.678Z'],
+          later: { at: '2024-01-02T03:04:05.678Z' },
+        });
       });
 
       it('rejects a non-positive TTL on every write, changing nothing', async () => {

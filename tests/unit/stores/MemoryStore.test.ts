@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import fc from 'fast-check';
 import { MemoryStore, SessionError, SessionStore } from '../../../src/index.js';
 import { runStoreContract } from '../../contract/storeContract.js';
 
 runStoreContract('MemoryStore', async () => {
   const store = new MemoryStore();
   return { store, cleanup: async () => store.close() };
-});
+}, { strictJson: true });
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -91,6 +92,210 @@ describe('MemoryStore', () => {
       await expect(store.get('a')).resolves.toBeUndefined();
       await expect(store.length()).resolves.toBe(1);
       expect(await collect(store.ids())).toEqual(['c']);
+    });
+  });
+
+  describe('maxBytes (least-recently-used eviction by size of JSON)', () => {
+    /** A record whose JSON text is exactly `length` characters long (at least 8). */
+    const sized = (length: number): { s: string } => ({ s: 'x'.repeat(length - 8) });
+
+    it('counts the JSON text of stored records in bytes', async () => {
+      const store = track(new MemoryStore());
+      expect(store.bytes).toBe(0);
+      await store.set('a', { user: 'ada' });
+      expect(store.bytes).toBe('{"user":"ada"}'.length);
+      await store.set('b', sized(100));
+      expect(store.bytes).toBe(114);
+      await store.set('a', {}); // a replacement counts once
+      expect(store.bytes).toBe(102);
+      await store.destroy('b'); // a tombstone counts 0
+      expect(store.bytes).toBe(2);
+      await store.clear();
+      expect(store.bytes).toBe(0);
+    });
+
+    it('defaults to 64 MiB', async () => {
+      const store = track(new MemoryStore({ sweepIntervalSeconds: 0 }));
+      await store.set('big', sized(64 * 1024 * 1024));
+      expect(store.bytes).toBe(64 * 1024 * 1024);
+      const error = await store.set('bigger', sized(64 * 1024 * 1024 + 1)).catch((e: unknown) => e);
+      expect(SessionError.is(error) && error.kind).toBe('too-large');
+      expect(store.bytes).toBe(64 * 1024 * 1024);
+    });
+
+    it('evicts the least recently used records until the total fits, counting reads as use', async () => {
+      const store = track(new MemoryStore({ maxBytes: 300 }));
+      await store.set('a', sized(100));
+      await store.set('b', sized(100));
+      await store.set('c', sized(100));
+      expect(store.bytes).toBe(300);
+      await store.get('a'); // b is now the least recently used
+      await store.set('d', sized(50));
+      await expect(store.get('b')).resolves.toBeUndefined();
+      expect((await collect(store.ids())).sort()).toEqual(['a', 'c', 'd']);
+      expect(store.bytes).toBe(250);
+      await store.set('e', sized(250)); // needs 200 more: c and a (the oldest) go, d stays
+      expect((await collect(store.ids())).sort()).toEqual(['d', 'e']);
+      expect(store.bytes).toBe(300);
+    });
+
+    it('a record that grows evicts others, never itself', async () => {
+      const store = track(new MemoryStore({ maxBytes: 300 }));
+      await store.set('a', sized(100));
+      await store.set('b', sized(100));
+      await store.patch('a', { more: 'y'.repeat(150) }, 60); // a is 100 + 163 characters now
+      await expect(store.get('b')).resolves.toBeUndefined();
+      await expect(store.get('a')).resolves.toMatchObject({ more: 'y'.repeat(150) });
+      expect(store.bytes).toBe(JSON.stringify(await store.get('a')).length);
+      await store.set('a', sized(300)); // exactly the bound: fits alone
+      expect(store.bytes).toBe(300);
+      await expect(store.length()).resolves.toBe(1);
+    });
+
+    it('refuses a record longer than maxBytes on every write, evicting nothing and keeping the old record', async () => {
+      const store = track(new MemoryStore({ maxBytes: 200 }));
+      await store.set('a', sized(80));
+      await store.set('b', { n: 1 });
+      const before = store.bytes;
+      expect(before).toBe(80 + '{"n":1}'.length);
+      const refusals = [
+        () => store.set('c', sized(201)),
+        () => store.set('a', sized(201)),
+        () => store.patch('a', { big: 'z'.repeat(200) }, 60),
+        () => store.patch('new', { big: 'z'.repeat(200) }, 60),
+      ];
+      for (const refusal of refusals) {
+        const error = await refusal().catch((e: unknown) => e);
+        expect(SessionError.is(error) && error.kind).toBe('too-large');
+        expect((error as SessionError).message).toMatch(/^Session data is 2\d\d characters of JSON, more than the store's maxBytes \(200\)$/);
+        expect(store.bytes).toBe(before);
+      }
+      await expect(store.get('a')).resolves.toEqual(sized(80));
+      await expect(store.get('b')).resolves.toEqual({ n: 1 });
+      await expect(store.load('new')).resolves.toBeUndefined();
+      // An increment that would push a record just past the bound is refused too.
+      await store.set('edge', { n: 1, s: 'w'.repeat(186) }); // 200 characters: evicts a and b
+      await expect(store.increment('edge', 'n', 9, 60)).rejects.toMatchObject({ kind: 'too-large' });
+      await expect(store.get('edge')).resolves.toEqual({ n: 1, s: 'w'.repeat(186) });
+      expect(store.bytes).toBe(200);
+    });
+
+    it('a refused oversized record leaves every other entry in place', async () => {
+      const store = track(new MemoryStore({ maxBytes: 100 }));
+      await store.set('a', sized(40));
+      await store.set('b', sized(40));
+      await expect(store.set('huge', sized(101))).rejects.toMatchObject({ kind: 'too-large' });
+      expect((await collect(store.ids())).sort()).toEqual(['a', 'b']);
+      expect(store.bytes).toBe(80);
+      await expect(store.load('huge')).resolves.toBeUndefined();
+    });
+
+    it('tombstones free the bytes of the destroyed record and never evict live sessions for bytes', async () => {
+      const store = track(new MemoryStore({ maxBytes: 100, maxEntries: 10 }));
+      await store.set('a', sized(50));
+      await store.set('b', sized(50));
+      for (let i = 0; i < 5; i++) await store.destroy(`gone-${i}`);
+      expect((await collect(store.ids())).sort()).toEqual(['a', 'b']);
+      await store.destroy('a');
+      expect(store.bytes).toBe(50);
+      await expect(store.load('a')).resolves.toEqual({ state: 'destroyed' });
+    });
+
+    it('an anonymous flood evicts logged-in sessions too (documented; the remedy is a bigger bound or a shared store)', async () => {
+      const store = track(new MemoryStore({ maxBytes: 10_000 }));
+      await store.set('logged-in', { user: 'ada', roles: ['admin'] });
+      for (let i = 0; i < 200; i++) await store.set(`anon-${i}`, { csrf: 'c'.repeat(32), visits: 1 });
+      await expect(store.get('logged-in')).resolves.toBeUndefined();
+      expect(store.bytes).toBeLessThanOrEqual(10_000);
+    });
+
+    it('keeps bytes exact through expiry on read, sweeps and touch (fake clock)', async () => {
+      jest.useFakeTimers({ now: NOW });
+      const store = track(new MemoryStore({ sweepIntervalSeconds: 0 }));
+      await store.set('short', sized(30), 1);
+      await store.set('swept', sized(20), 1);
+      await store.set('long', sized(10), 100);
+      await store.touch('long', 200); // no change in size
+      expect(store.bytes).toBe(60);
+      jest.setSystemTime(NOW + 1_000);
+      expect(store.bytes).toBe(60); // expired entries count until dropped
+      await expect(store.load('short')).resolves.toBeUndefined(); // dropped on read
+      expect(store.bytes).toBe(30);
+      store.sweep();
+      expect(store.bytes).toBe(10);
+      await expect(store.patch('short', { a: 1 }, 10)).resolves.toBeUndefined(); // expired: a fresh record
+      expect(store.bytes).toBe(10 + '{"a":1}'.length);
+    });
+
+    it('keeps bytes equal to the sum of the stored JSON after any sequence of operations (model test)', async () => {
+      jest.useFakeTimers({ now: NOW });
+      const id = fc.constantFrom('a', 'b', 'c', 'd');
+      const ttl = fc.integer({ min: 1, max: 5 });
+      const text = fc.string({ maxLength: 90 });
+      const op = fc.oneof(
+        fc.record({ op: fc.constant('set' as const), id, ttl, data: fc.dictionary(fc.constantFrom('p', 'q', 'r'), text) }),
+        fc.record({ op: fc.constant('patch' as const), id, ttl, key: fc.constantFrom('p', 'q', 'r'), value: fc.option(text, { nil: undefined }) }),
+        fc.record({ op: fc.constant('increment' as const), id, ttl, by: fc.integer({ min: -1e6, max: 1e6 }) }),
+        fc.record({ op: fc.constant('destroy' as const), id }),
+        fc.record({ op: fc.constant('touch' as const), id, ttl }),
+        fc.record({ op: fc.constant('load' as const), id }),
+        fc.record({ op: fc.constant('sweep' as const) }),
+        fc.record({ op: fc.constant('clear' as const) }),
+        fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3_000 }) }),
+        fc.record({ op: fc.constant('check' as const) }),
+      );
+      /** The sum the store's total must equal, read through the public API (sweeps first). */
+      const sum = async (store: MemoryStore): Promise<number> => {
+        store.sweep();
+        let total = 0;
+        for await (const live of store.ids()) total += JSON.stringify(await store.get(live)).length;
+        return total;
+      };
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 60 }), fc.integer({ min: 40, max: 300 }), fc.integer({ min: 2, max: 6 }), async (ops, maxBytes, maxEntries) => {
+          jest.setSystemTime(NOW);
+          const store = new MemoryStore({ maxBytes, maxEntries, sweepIntervalSeconds: 0 });
+          try {
+            for (const step of ops) {
+              const before = store.bytes;
+              let error: unknown;
+              try {
+                switch (step.op) {
+                  case 'set': await store.set(step.id, step.data, step.ttl); break;
+                  case 'patch': await store.patch(step.id, { [step.key]: step.value }, step.ttl); break;
+                  case 'increment': await store.increment(step.id, 'n', step.by, step.ttl); break;
+                  case 'destroy': await store.destroy(step.id); break;
+                  case 'touch': await store.touch(step.id, step.ttl); break;
+                  case 'load': await store.load(step.id); break;
+                  case 'sweep': store.sweep(); break;
+                  case 'clear': await store.clear(); break;
+                  case 'tick': jest.setSystemTime(Date.now() + step.ms); break;
+                  case 'check': {
+                    const expected = await sum(store);
+                    expect(store.bytes).toBe(expected);
+                    break;
+                  }
+                }
+              } catch (caught) {
+                error = caught;
+              }
+              if (error !== undefined) {
+                // Only an oversized record is refused, and it changes nothing.
+                expect(SessionError.is(error) && error.kind).toBe('too-large');
+                expect((error as SessionError).message).toContain('maxBytes');
+                expect(store.bytes).toBe(before);
+              }
+              expect(store.bytes).toBeGreaterThanOrEqual(0);
+              expect(store.bytes).toBeLessThanOrEqual(maxBytes);
+            }
+            const expected = await sum(store);
+            expect(store.bytes).toBe(expected);
+          } finally {
+            store.close();
+          }
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 
@@ -280,6 +485,12 @@ describe('MemoryStore', () => {
       ['maxEntries', { maxEntries: -5 }],
       ['maxEntries', { maxEntries: 1.5 }],
       ['maxEntries', { maxEntries: Number.NaN }],
+      ['maxBytes', { maxBytes: 0 }],
+      ['maxBytes', { maxBytes: -1 }],
+      ['maxBytes', { maxBytes: 1.5 }],
+      ['maxBytes', { maxBytes: Number.NaN }],
+      ['maxBytes', { maxBytes: Number.POSITIVE_INFINITY }],
+      ['maxBytes', { maxBytes: '1000' as unknown as number }],
       ['sweepIntervalSeconds', { sweepIntervalSeconds: -1 }],
       ['sweepIntervalSeconds', { sweepIntervalSeconds: Number.POSITIVE_INFINITY }],
       ['defaultTtlSeconds', { defaultTtlSeconds: 0 }],
