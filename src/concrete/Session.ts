@@ -215,11 +215,7 @@ export class Session<T extends object = SessionData> {
         if (!wasDestroyed && (previousKnown || previousStored)) await this.#call('destroy', (store) => store.destroy(previous));
         if (carry && (previousStored || this.#values.size > 0)) {
           this.#values.rewriteAll();
-          // The new id's cookie will live as long as this write: record it with the data.
-          const now = Date.now();
-          const cookie = this.#runtime.cookieTransport ? { [COOKIE_EXPIRES_AT]: now + this.#ttl(now) * 1000 } : undefined;
-          await this.#write(id, this.#values.take(), cookie);
-          if (cookie && id === this.#id) this.#cookieRecorded = true;
+          await this.#write(id, this.#values.take());
         }
         this.#runtime.log.emit('regenerated', id, { previousSessionId: previous });
       });
@@ -304,10 +300,10 @@ export class Session<T extends object = SessionData> {
     const target = now + this.#ttl(now) * 1000;
     const id = this.#id;
     const refresh = this.#refreshDue(pending !== undefined, target);
-    const cookieExpiry = this.#cookieExpiryToRecord(pending !== undefined, refresh, target);
+    // A refresh writes the new cookie expiry; a record an increment made still needs its first.
+    const cookieExpiry = refresh ? target : pending === undefined && this.#stored ? this.#cookieExpiryToRecord(id, now) : undefined;
     if (pending !== undefined || cookieExpiry !== undefined) {
       await this.#write(id, pending, cookieExpiry === undefined ? undefined : { [COOKIE_EXPIRES_AT]: cookieExpiry });
-      if (cookieExpiry !== undefined) this.#cookieRecorded = true;
     } else if (this.#stored) {
       // How far a refresh would move the expiry: also right when absoluteTimeout cuts the TTL short.
       const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
@@ -334,13 +330,14 @@ export class Session<T extends object = SessionData> {
     return this.#cookieExpiresAt === undefined || target - this.#cookieExpiresAt >= this.#runtime.touchAfterMs;
   }
 
-  /** When the client's cookie runs out, to store with this commit's write (if it must be stored). */
-  #cookieExpiryToRecord(writing: boolean, refresh: boolean, target: number): number | undefined {
-    if (!this.#runtime.cookieTransport) return undefined;
-    if (refresh) return target;
-    if (!writing || this.#cookieRecorded) return undefined;
-    // The first write under this id: a new id's cookie goes out now and lives as long as the write.
-    return this.#isNew ? target : this.#cookieExpiresAt;
+  /**
+   * When the client's cookie runs out, to store with a write to `id` at `now`, if the record does
+   * not hold it yet: a new id's cookie goes out with this response and lives as long as the write;
+   * an issued id that stored nothing has had its cookie since it was issued.
+   */
+  #cookieExpiryToRecord(id: string, now: number): number | undefined {
+    if (!this.#runtime.cookieTransport || id !== this.#id || this.#cookieRecorded) return undefined;
+    return this.#isNew ? now + this.#ttl(now) * 1000 : this.#cookieExpiresAt;
   }
 
   /** Runs the synchronous part of an operation; its errors reject, as for an async method. */
@@ -367,10 +364,12 @@ export class Session<T extends object = SessionData> {
   }
 
   /** Writes `pending` (and `extra` fields) to `id`; a failed write leaves the changes pending. */
-  async #write(id: string, pending: Pending, extra?: SessionChanges): Promise<void> {
-    if (pending === undefined && extra === undefined) return;
+  async #write(id: string, pending: Pending, fields?: SessionChanges): Promise<void> {
+    if (pending === undefined && fields === undefined) return;
     const now = Date.now();
     const ttl = this.#ttl(now);
+    const cookieExpiry = fields === undefined ? this.#cookieExpiryToRecord(id, now) : undefined;
+    const extra = cookieExpiry === undefined ? fields : { [COOKIE_EXPIRES_AT]: cookieExpiry };
     try {
       if (pending?.write.kind === 'record') {
         const data = extra ? { ...pending.write.data, ...extra } : pending.write.data;
@@ -383,6 +382,7 @@ export class Session<T extends object = SessionData> {
       pending?.undo();
       throw error;
     }
+    if (extra !== undefined && COOKIE_EXPIRES_AT in extra && id === this.#id) this.#cookieRecorded = true;
     this.#wrote(id, now);
   }
 
