@@ -69,29 +69,33 @@ export function committingBody(
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        await commitOnce().catch(() => undefined);
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) {
-        await commitOnce();
-        if (last) controller.enqueue(last);
-        controller.close();
-        return;
-      }
-      const bytes = chunk.value;
-      if (contentLength !== undefined && bytes.byteLength > 0 && seen + bytes.byteLength >= contentLength) {
+      // Loops until it has something to hand on (a held last byte leaves a read empty-handed).
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          await commitOnce().catch(() => undefined);
+          controller.error(error);
+          return;
+        }
+        if (chunk.done) {
+          await commitOnce();
+          if (last) controller.enqueue(last);
+          controller.close();
+          return;
+        }
+        const bytes = chunk.value;
         seen += bytes.byteLength;
-        if (bytes.byteLength > 1) controller.enqueue(bytes.subarray(0, bytes.byteLength - 1));
-        last = bytes.subarray(bytes.byteLength - 1);
+        if (contentLength !== undefined && last === undefined && bytes.byteLength > 0 && seen >= contentLength) {
+          last = bytes.subarray(bytes.byteLength - 1);
+          if (bytes.byteLength === 1) continue;
+          controller.enqueue(bytes.subarray(0, bytes.byteLength - 1));
+          return;
+        }
+        controller.enqueue(bytes);
         return;
       }
-      seen += bytes.byteLength;
-      controller.enqueue(bytes);
     },
     async cancel(reason) {
       // The client left: what the handler wrote is still stored.

@@ -71,6 +71,8 @@ export class Session<T extends object = SessionData> {
   #cookieRecorded: boolean;
   /** This request moved the client's cookie expiry: the response carries the cookie. */
   #cookieRefreshed = false;
+  /** The response headers went out: the client's cookie can no longer change in this request. */
+  #headersOut = false;
   readonly #sendsHeader: boolean;
   /** The store work of this session, one operation after the other, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -270,9 +272,15 @@ export class Session<T extends object = SessionData> {
     await this.#enqueue(() => this.#commitTurn(close));
   }
 
-  /** @internal The response is carrying the id to the client: from now on it can be presented. */
-  markSent(): void {
-    this.#idKnown = true;
+  /**
+   * @internal The response headers are going out: from now on the cookie cannot change. `sent`:
+   * they carry the id (from now on it can be presented); `cookieExpiresAt`: when the cookie they
+   * carry runs out.
+   */
+  markSent(sent: boolean, cookieExpiresAt: number | undefined): void {
+    this.#headersOut = true;
+    if (sent) this.#idKnown = true;
+    if (cookieExpiresAt !== undefined) this.#cookieExpiresAt = cookieExpiresAt;
   }
 
   /** @internal The response must carry the session cookie: a new id, or a due refresh of its expiry. */
@@ -326,7 +334,7 @@ export class Session<T extends object = SessionData> {
    * session that stored nothing keeps the cookie it got with its id: both end together.
    */
   #refreshDue(writing: boolean, target: number): boolean {
-    if (!this.#runtime.cookieTransport || this.#isNew || (!writing && !this.#stored)) return false;
+    if (!this.#runtime.cookieTransport || this.#isNew || this.#headersOut || (!writing && !this.#stored)) return false;
     return this.#cookieExpiresAt === undefined || target - this.#cookieExpiresAt >= this.#runtime.touchAfterMs;
   }
 
@@ -337,7 +345,9 @@ export class Session<T extends object = SessionData> {
    */
   #cookieExpiryToRecord(id: string, now: number): number | undefined {
     if (!this.#runtime.cookieTransport || id !== this.#id || this.#cookieRecorded) return undefined;
-    return this.#isNew ? now + this.#ttl(now) * 1000 : this.#cookieExpiresAt;
+    // Once the headers are out, what the client holds is known exactly (or not at all).
+    if (this.#headersOut || !this.#isNew) return this.#cookieExpiresAt;
+    return now + this.#ttl(now) * 1000;
   }
 
   /** Runs the synchronous part of an operation; its errors reject, as for an async method. */

@@ -195,7 +195,9 @@ export class ChangeTracker {
     const sizes = new Map<string, number>();
     let bytes = 2;
     for (const [key, value] of this.#values) {
-      const size = fieldBytes(key, JSON.stringify(value) ?? '');
+      // An object handed out may have grown in place since: count it as it was then, so the
+      // growth is checked against the bound when the write finds it.
+      const size = fieldBytes(key, this.#watched.get(key) ?? JSON.stringify(value) ?? '');
       sizes.set(key, size);
       bytes += size;
     }

@@ -35,18 +35,20 @@ const MAX_COOKIE_TRIES = 3;
 interface Presented {
   /** Well-formed candidates: the header's, else the cookies' (ours first). */
   readonly ids: readonly string[];
-  /** The client sent a well-formed session cookie and no header id: it gets no id header back. */
-  readonly cookieOnly: boolean;
+  /**
+   * The client sent a well-formed session cookie: it gets no id header back, even when a header
+   * id (which a page script may have set) took precedence.
+   */
+  readonly cookie: boolean;
 }
 
-type Outcome = Session | { readonly rejected: NonNullable<SessionEvent['reason']> };
+type Outcome = { readonly session: Session; readonly stored: boolean } | { readonly rejected: NonNullable<SessionEvent['reason']> };
 
 /**
  * The session lifecycle, free of any framework: recognise the presented id (or issue one),
  * load lazily, commit before the response, and compute the response headers.
  */
 const NO_HEADERS: SessionResponseHeaders = Object.freeze({ sessionId: undefined, setCookie: undefined });
-const NONE_PRESENTED: Presented = Object.freeze({ ids: [], cookieOnly: false });
 
 export class SessionEngine implements SessionRuntime {
   readonly store: SessionStore;
@@ -79,8 +81,9 @@ export class SessionEngine implements SessionRuntime {
    */
   async open(view: RequestView): Promise<Session | undefined> {
     const presented = this.#presented(view);
-    const sendsHeader = this.#headerKey !== undefined && !presented.cookieOnly;
+    const sendsHeader = this.#headerKey !== undefined && !presented.cookie;
     let first: { id: string; reason: NonNullable<SessionEvent['reason']> } | undefined;
+    let adoptable: Session | undefined;
     let tries = 0;
     for (const id of presented.ids) {
       let outcome: Outcome;
@@ -90,11 +93,23 @@ export class SessionEngine implements SessionRuntime {
         if (this.options.onStoreError === 'continue') return undefined;
         throw error;
       }
-      if (outcome instanceof Session) return outcome;
-      first ??= { id, reason: outcome.rejected };
+      if ('rejected' in outcome) {
+        first ??= { id, reason: outcome.rejected };
+        continue;
+      }
+      // Among several valid cookies, one holding data wins over an issued id that stored nothing
+      // (which anyone can obtain and plant from a sibling subdomain).
+      if (outcome.stored || presented.ids.length === 1) return this.#loaded(outcome.session);
+      adoptable ??= outcome.session;
     }
+    if (adoptable) return this.#loaded(adoptable);
     if (first) this.log.emit('rejected', first.id, { reason: first.reason });
     return this.#fresh(sendsHeader);
+  }
+
+  #loaded(session: Session): Session {
+    this.log.emit('loaded', session.id);
+    return session;
   }
 
   /** A session for `presented`, or why it is refused; `mayLoad` says whether a store read is still allowed. */
@@ -116,15 +131,14 @@ export class SessionEngine implements SessionRuntime {
     const found = await this.call('load', () => this.store.load(presented));
     if (found?.state === 'destroyed') return { rejected: 'destroyed' };
     if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
-      this.log.emit('loaded', presented);
       const data = found.data;
       const { cookieExpiresAt } = takeMeta(data);
-      return new Session(this, { id: presented, startedAt, isNew: false, stored: { data, expiresAt: found.expiresAt, cookieExpiresAt }, sendsHeader });
+      const stored = { data, expiresAt: found.expiresAt, cookieExpiresAt };
+      return { session: new Session(this, { id: presented, startedAt, isNew: false, stored, sendsHeader }), stored: true };
     }
     // Nothing stored: an id we issued is valid for maxAge after its start; a client's is adopted.
     if (startedAt !== undefined && now >= startedAt + this.maxAgeMs) return { rejected: 'expired' };
-    this.log.emit('loaded', presented);
-    return new Session(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader });
+    return { session: new Session(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader }), stored: false };
   }
 
   /**
@@ -154,14 +168,16 @@ export class SessionEngine implements SessionRuntime {
       const setCookie = cookieName === false ? undefined : serializeCookie(cookieName, '', 0, this.#secure(view), this.options.cookie);
       return { sessionId: undefined, setCookie };
     }
-    if (!session.isNew && this.hasEnded(session.id)) return NO_HEADERS;
-    const sendCookie = cookieName !== false && session.cookieDue;
-    const sendHeader = header !== false && session.sendsHeader;
+    const ended = !session.isNew && this.hasEnded(session.id);
+    const sendCookie = !ended && cookieName !== false && session.cookieDue;
+    const sendHeader = !ended && header !== false && session.sendsHeader;
+    const now = Date.now();
+    const maxAge = sendCookie ? session.cookieMaxAge(now) : undefined;
+    session.markSent(sendCookie || sendHeader, maxAge === undefined ? undefined : now + maxAge * 1000);
     if (!sendCookie && !sendHeader) return NO_HEADERS;
-    session.markSent();
     return {
       sessionId: sendHeader ? session.id : undefined,
-      setCookie: sendCookie ? serializeCookie(cookieName, session.id, session.cookieMaxAge(Date.now()), this.#secure(view), this.options.cookie) : undefined,
+      setCookie: sendCookie ? serializeCookie(cookieName, session.id, maxAge!, this.#secure(view), this.options.cookie) : undefined,
     };
   }
 
@@ -226,17 +242,16 @@ export class SessionEngine implements SessionRuntime {
    * session's name (one planted from a sibling subdomain, say), ours come first, in order.
    */
   #presented(view: RequestView): Presented {
+    const cookies = this.options.cookieName === false ? [] : readCookies(view.header('cookie'), this.options.cookieName).filter(isWellFormedId);
+    const cookie = cookies.length > 0;
     if (this.#headerKey !== undefined) {
       const value = view.header(this.#headerKey);
-      if (value !== undefined && isWellFormedId(value)) return { ids: [value], cookieOnly: false };
+      if (value !== undefined && isWellFormedId(value)) return { ids: [value], cookie };
     }
-    if (this.options.cookieName === false) return NONE_PRESENTED;
-    const values = readCookies(view.header('cookie'), this.options.cookieName).filter(isWellFormedId);
-    if (values.length === 0) return NONE_PRESENTED;
-    if (values.length === 1) return { ids: values, cookieOnly: true };
-    const ours = values.filter((value) => this.#tokens.verify(value).kind === 'signed');
-    const ids = [...new Set([...ours, ...values.filter((value) => !ours.includes(value))])];
-    return { ids, cookieOnly: true };
+    if (cookies.length <= 1) return { ids: cookies, cookie };
+    const ours = cookies.filter((value) => this.#tokens.verify(value).kind === 'signed');
+    const ids = [...new Set([...ours, ...cookies.filter((value) => !ours.includes(value))])];
+    return { ids, cookie };
   }
 
   #secure(view: RequestView): boolean {
