@@ -208,8 +208,8 @@ export class Session<T extends object = SessionData> {
       this.#idKnown = false;
       this.#cookieRecorded = false;
       this.#cookieExpiresAt = this.#unstoredExpiry();
-      // destroy() already ended the previous id.
-      if (!wasDestroyed) this.#runtime.ended(previous);
+      // destroy() already ended the previous id; one nobody else knows needs no remembering.
+      if (!wasDestroyed && previousKnown) this.#runtime.ended(previous);
       const id = this.#id;
       return this.#enqueue(async () => {
         // Earlier operations (an increment) have landed on the old id: their results are in the data.
@@ -236,7 +236,7 @@ export class Session<T extends object = SessionData> {
       const known = this.#idKnown;
       this.#destroyed = true;
       this.#values.reset();
-      this.#runtime.ended(id);
+      if (known) this.#runtime.ended(id);
       return this.#enqueue(async () => {
         // An id made in this request and never sent nor stored needs no tombstone: nobody can
         // present it, so a flood of logouts without a session writes nothing.
