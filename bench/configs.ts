@@ -1,0 +1,146 @@
+// What `npm run bench` measures, as data: a new configuration (Redis, Fastify, Koa, Hono, ...) is
+// one more entry in CONFIGS (plus its server file under bench/servers/ when it needs a new one).
+
+/** How a configuration relates to the others of its framework. */
+export type Role =
+  /** The framework alone, no sessions: the 1.00 that every session row of the framework is divided by. */
+  | 'raw'
+  /** This library. */
+  | 'library'
+  /** The session middleware users would replace with this library (express-session, ...). */
+  | 'peer';
+
+export interface BenchConfig {
+  /** Unique, stable id (used by `--configs` and in the JSON results). */
+  id: string;
+  /** Framework key: every session row is compared with the `raw` row of the same framework. */
+  framework: string;
+  /** Row label in the table. */
+  label: string;
+  /** Short label for the chart. */
+  short: string;
+  role: Role;
+  /** For `library` rows: the id of the `peer` row it is compared with (same framework, same store kind). */
+  peer?: string;
+  /** Server module under bench/servers/, without extension (compiled to JS before the run). */
+  server: string;
+  /** Environment handed to the server process: how the server file picks its variant. */
+  env: Record<string, string>;
+  /** Measured by default; `false` rows run only with `--all` or when named in `--configs`. */
+  default: boolean;
+  /**
+   * Called before the run: a reason to skip the row (a service that is not running, a package that
+   * is not installed), or undefined when it can run.
+   */
+  unavailable?: () => Promise<string | undefined> | string | undefined;
+}
+
+export interface Scenario {
+  id: 'returning' | 'new' | 'read';
+  /** Row label in the table. */
+  label: string;
+  /** Short label for the chart. */
+  short: string;
+  /** Route hit under load: `/count` increments a counter in the session, `/read` only reads it. */
+  path: '/count' | '/read';
+  /**
+   * Whether the load sends a session cookie: the one set by a single `/count` request made before
+   * the load (one session shared by every connection). Without it, every request starts a session.
+   */
+  cookie: boolean;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { id: 'returning', label: 'returning client (valid cookie), route writes', short: 'returning, writes', path: '/count', cookie: true },
+  { id: 'new', label: 'new client (no cookie), route writes', short: 'new client', path: '/count', cookie: false },
+  { id: 'read', label: 'returning client, read-only route', short: 'returning, read-only', path: '/read', cookie: true },
+];
+
+/** The raw framework row runs once per round, on `/count` without a cookie (it has no sessions). */
+export const RAW_SCENARIO: Scenario = { id: 'new', label: '(no sessions)', short: 'no sessions', path: '/count', cookie: false };
+
+function moduleMissing(name: string): string | undefined {
+  try {
+    import.meta.resolve(name);
+    return undefined;
+  } catch {
+    return `${name} is not installed`;
+  }
+}
+
+export const CONFIGS: readonly BenchConfig[] = [
+  {
+    id: 'express',
+    framework: 'express',
+    label: 'Express 5, no sessions',
+    short: 'Express 5',
+    role: 'raw',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'none' },
+    default: true,
+  },
+  {
+    id: 'express+library-memory',
+    framework: 'express',
+    label: 'Express 5 + this library (MemoryStore)',
+    short: 'this library',
+    role: 'library',
+    peer: 'express+express-session-memory',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'library', BENCH_STORE: 'memory' },
+    default: true,
+  },
+  {
+    id: 'express+express-session-memory',
+    framework: 'express',
+    label: 'Express 5 + express-session (MemoryStore)',
+    short: 'express-session',
+    role: 'peer',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'express-session', BENCH_STORE: 'memory' },
+    default: true,
+    unavailable: () => moduleMissing('express-session'),
+  },
+  // Express 4 is supported too; its rows run with `--all` (they add seven minutes to a full run).
+  {
+    id: 'express4',
+    framework: 'express4',
+    label: 'Express 4, no sessions',
+    short: 'Express 4',
+    role: 'raw',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express4', BENCH_SESSION: 'none' },
+    default: false,
+    unavailable: () => moduleMissing('express4'),
+  },
+  {
+    id: 'express4+library-memory',
+    framework: 'express4',
+    label: 'Express 4 + this library (MemoryStore)',
+    short: 'this library',
+    role: 'library',
+    peer: 'express4+express-session-memory',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express4', BENCH_SESSION: 'library', BENCH_STORE: 'memory' },
+    default: false,
+    unavailable: () => moduleMissing('express4'),
+  },
+  {
+    id: 'express4+express-session-memory',
+    framework: 'express4',
+    label: 'Express 4 + express-session (MemoryStore)',
+    short: 'express-session',
+    role: 'peer',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express4', BENCH_SESSION: 'express-session', BENCH_STORE: 'memory' },
+    default: false,
+    unavailable: () => moduleMissing('express4') ?? moduleMissing('express-session'),
+  },
+  // Later rows, for the issues that add them (each against its peer), look like:
+  // { id: 'express+library-redis', framework: 'express', role: 'library', peer: 'express+connect-redis',
+  //   server: 'express', env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'library', BENCH_STORE: 'redis' },
+  //   default: true, unavailable: () => (process.env.REDIS_URL ? undefined : 'REDIS_URL is not set'), ... },
+  // { id: 'fastify', framework: 'fastify', role: 'raw', server: 'fastify', env: { BENCH_SESSION: 'none' }, ... },
+  // { id: 'fastify+library-memory', framework: 'fastify', role: 'library', peer: 'fastify+fastify-session-memory', ... },
+  // and likewise Koa (koa-session) and Hono (@hono/session).
+];

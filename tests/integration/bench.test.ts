@@ -1,0 +1,81 @@
+// `npm run bench -- --quick` is a smoke run: it must run every configuration × scenario and print
+// numbers. It never checks a speed (the machine running the tests may be busy with other tests).
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { CONFIGS, RAW_SCENARIO, SCENARIOS } from '../../bench/configs.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runQuickBench(): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      'npm',
+      ['run', '--silent', 'bench', '--', '--quick'],
+      { timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) || 1 : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The cells of a Markdown table row, trimmed. */
+function cells(line: string): string[] {
+  return line.split('|').slice(1, -1).map((cell) => cell.trim());
+}
+
+/** The leading number of a cell such as `7,009`, `0.52` or `0.52 (0.50–0.55)`; NaN when there is none. */
+function leadingNumber(cell: string): number {
+  const match = /^(\d[\d,]*(?:\.\d+)?)/.exec(cell);
+  return match ? Number(match[1]!.replace(/,/g, '')) : Number.NaN;
+}
+
+const readDoc = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+
+describe('npm run bench -- --quick', () => {
+  it(
+    'exits 0 and prints req/s, p99 and ratios for every default configuration × scenario, plus the memory figures, without touching docs/',
+    async () => {
+      const docsBefore = [readDoc('docs/benchmarks.md'), readDoc('docs/benchmarks.svg')];
+      const run = await runQuickBench();
+      expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
+
+      const lines = run.stdout.split('\n');
+      const header = cells(lines.find((line) => line.startsWith('| configuration |')) ?? '|');
+      const column = (name: string) => header.findIndex((cell) => cell.startsWith(name));
+      const columns = { rps: column('req/s'), p99: column('p99'), toRaw: column('× raw'), toPeer: column('× peer') };
+      expect(Object.values(columns).every((index) => index >= 2)).toBe(true);
+      const speedRows = lines.filter((line) => line.startsWith('| ') && !line.startsWith('| ---') && !line.startsWith('| configuration') && !line.startsWith('| memory'));
+      const byKey = new Map(speedRows.map((line) => cells(line)).filter((row) => row.length === header.length).map((row) => [`${row[0]} / ${row[1]}`, row]));
+
+      const expected = CONFIGS.filter((config) => config.default).flatMap((config) =>
+        (config.role === 'raw' ? [RAW_SCENARIO] : SCENARIOS).map((scenario) => ({ config, scenario })),
+      );
+      expect(expected.length).toBeGreaterThanOrEqual(7);
+      for (const { config, scenario } of expected) {
+        const row = byKey.get(`${config.label} / ${scenario.label}`);
+        expect([config.id, scenario.id, row !== undefined]).toEqual([config.id, scenario.id, true]);
+        expect(leadingNumber(row![columns.rps]!)).toBeGreaterThan(0);
+        expect(leadingNumber(row![columns.p99]!)).toBeGreaterThan(0);
+        // Ratios are numbers (what they are is not checked: a smoke run measures nothing reliably).
+        expect(leadingNumber(row![columns.toRaw]!)).toBeGreaterThan(0);
+        if (config.role === 'library') expect(leadingNumber(row![columns.toPeer]!)).toBeGreaterThan(0);
+      }
+
+      const perSession = lines.find((line) => line.startsWith('| heap bytes per stored session'));
+      expect(perSession).toBeDefined();
+      const [, library, peer, share] = cells(perSession!);
+      expect([leadingNumber(library!), leadingNumber(peer!), leadingNumber(share!)].every((n) => n > 0)).toBe(true);
+      const growth = lines.find((line) => line.startsWith('| heap growth after'));
+      expect(growth).toBeDefined();
+      expect(Number.isFinite(Number.parseFloat(cells(growth!)[1]!))).toBe(true);
+
+      // A quick run never rewrites the published results.
+      expect([readDoc('docs/benchmarks.md'), readDoc('docs/benchmarks.svg')]).toEqual(docsBefore);
+    },
+    120_000,
+  );
+});
