@@ -17,11 +17,34 @@ export class SessionRegistry {
   attach(request: object, session: Session | undefined): void {
     if (session) this.#sessions.set(request, session);
     const holder = request as { state?: unknown };
-    if (typeof holder.state !== 'object' || holder.state === null) holder.state = {};
+    if (typeof holder.state !== 'object' || holder.state === null) {
+      // The common case: one small object of one shape, its getter on the prototype.
+      holder.state = new RequestState(session);
+      return;
+    }
+    // Another middleware made `state`: add the id to it, as a live getter.
     Object.defineProperty(holder.state, 'sessionId', { get: () => session?.id, enumerable: true, configurable: true });
   }
 
   get(request: object): Session | undefined {
     return this.#sessions.get(request);
+  }
+}
+
+/** `request.state` when the middleware creates it: `sessionId` follows the session (regenerate). */
+class RequestState {
+  readonly #session: Session | undefined;
+
+  constructor(session: Session | undefined) {
+    this.#session = session;
+  }
+
+  get sessionId(): string {
+    return this.#session?.id as string;
+  }
+
+  /** What `JSON.stringify(req.state)` and spreading show (the getter is on the prototype). */
+  toJSON(): { sessionId: string } {
+    return { sessionId: this.sessionId };
   }
 }

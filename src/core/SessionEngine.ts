@@ -42,6 +42,12 @@ interface Presented {
   readonly cookie: boolean;
 }
 
+/** A store call in flight: when it must have answered, and how to fail it then. */
+interface PendingCall {
+  readonly deadline: number;
+  readonly expire: () => void;
+}
+
 type Outcome = { readonly session: Session; readonly stored: boolean } | { readonly rejected: NonNullable<SessionEvent['reason']> };
 
 /**
@@ -62,6 +68,11 @@ export class SessionEngine implements SessionRuntime {
   readonly #headerKey: string | undefined;
   /** Ids regenerated or destroyed in this process, until when they are remembered (insertion order). */
   readonly #ended = new Map<string, number>();
+  /** Store calls in flight, with their deadlines. */
+  readonly #calls = new Set<PendingCall>();
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  readonly #tickMs: number;
+  readonly #callDeadlineMs: number;
 
   constructor(options: ResolvedOptions, store: SessionStore) {
     this.options = options;
@@ -72,6 +83,9 @@ export class SessionEngine implements SessionRuntime {
     this.maxSessionBytes = options.maxSessionBytes;
     this.cookieTransport = options.cookieName !== false;
     this.#tokens = new IdTokens(options.secrets);
+    // Deadlines are checked every tick; a call gets storeTimeout minus one tick, so none waits longer.
+    this.#tickMs = Math.max(1, Math.min(100, options.storeTimeoutMs / 10));
+    this.#callDeadlineMs = Math.max(1, options.storeTimeoutMs - this.#tickMs);
     this.#headerKey = options.header === false ? undefined : options.header.toLowerCase();
   }
 
@@ -197,26 +211,51 @@ export class SessionEngine implements SessionRuntime {
     return until !== undefined && until > Date.now();
   }
 
-  async call<T>(what: string, op: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const ms = this.options.storeTimeoutMs;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SessionError('store-timeout', `Session store did not answer ${what} within ${ms} ms`)), ms);
-    });
-    try {
-      return await Promise.race([Promise.resolve().then(op), timeout]);
-    } catch (error) {
-      const failure =
-        SessionError.is(error) && error.kind !== 'store-error'
-          ? error
-          : new SessionError('store-error', `Session store failed on ${what}`, { cause: error });
-      if (failure.kind === 'store-error' || failure.kind === 'store-timeout') {
-        this.log.emit('store-error', undefined, { error: `${failure.kind}: ${what}` });
+  call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const call: PendingCall = {
+        deadline: Date.now() + this.#callDeadlineMs,
+        expire: () => fail(new SessionError('store-timeout', `Session store did not answer ${what} within ${this.options.storeTimeoutMs} ms`)),
+      };
+      const fail = (error: unknown): void => {
+        if (!this.#calls.delete(call)) return;
+        const failure =
+          SessionError.is(error) && error.kind !== 'store-error' ? error : new SessionError('store-error', `Session store failed on ${what}`, { cause: error });
+        if (failure.kind === 'store-error' || failure.kind === 'store-timeout') {
+          this.log.emit('store-error', undefined, { error: `${failure.kind}: ${what}` });
+        }
+        reject(failure);
+      };
+      this.#calls.add(call);
+      this.#watchDeadlines();
+      let result: Promise<T>;
+      try {
+        result = op();
+      } catch (error) {
+        fail(error);
+        return;
       }
-      throw failure;
-    } finally {
-      clearTimeout(timer);
-    }
+      Promise.resolve(result).then((value) => {
+        if (this.#calls.delete(call)) resolve(value);
+      }, fail);
+    });
+  }
+
+  /**
+   * One timer checks the deadlines of every store call in flight, instead of a timer (and a
+   * race) per call: a call times out between `storeTimeout - tick` and `storeTimeout`.
+   */
+  #watchDeadlines(): void {
+    if (this.#deadlineTimer !== undefined) return;
+    this.#deadlineTimer = setInterval(() => {
+      const now = Date.now();
+      for (const call of this.#calls) if (call.deadline <= now) call.expire();
+      if (this.#calls.size === 0) {
+        clearInterval(this.#deadlineTimer);
+        this.#deadlineTimer = undefined;
+      }
+    }, this.#tickMs);
+    this.#deadlineTimer.unref();
   }
 
   ttlSeconds(startedAt: number | undefined, now: number): number {

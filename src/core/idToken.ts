@@ -25,8 +25,13 @@ export function isWellFormedId(value: string): boolean {
  * - `signature`: HMAC-SHA256 over `random.start` with the first secret, cut to 18 bytes.
  * Any of the secrets verifies, so secrets rotate without logging anyone out.
  */
+/** Ids whose signature checked out, kept so a returning client costs no HMAC. */
+const VERIFIED_CACHE = 10_000;
+
 export class IdTokens {
   readonly #keys: Buffer[];
+  /** Recently verified ids and their start (insertion order: the oldest go first). */
+  readonly #verified = new Map<string, number>();
 
   constructor(secrets: readonly string[]) {
     this.#keys = secrets.map((secret) => Buffer.from(secret, 'utf8'));
@@ -40,6 +45,9 @@ export class IdTokens {
 
   /** Classifies a well-formed id: ours (with its start), ours but tampered, or someone else's. */
   verify(id: string): TokenCheck {
+    // An exact id seen valid before: only its holder (or one who already has it) can present it.
+    const known = this.#verified.get(id);
+    if (known !== undefined) return { kind: 'signed', startedAt: known };
     const match = SIGNED.exec(id);
     if (!match) return { kind: 'foreign' };
     const payload = `${match[1]}.${match[2]}`;
@@ -47,7 +55,10 @@ export class IdTokens {
     if (given.length !== SIGNATURE_BYTES) return { kind: 'bad-signature' };
     for (const key of this.#keys) {
       if (timingSafeEqual(given, this.#sign(key, payload))) {
-        return { kind: 'signed', startedAt: parseInt(match[2] as string, 36) * 1000 };
+        const startedAt = parseInt(match[2] as string, 36) * 1000;
+        if (this.#verified.size >= VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
+        this.#verified.set(id, startedAt);
+        return { kind: 'signed', startedAt };
       }
     }
     return { kind: 'bad-signature' };

@@ -139,7 +139,8 @@ export class MemoryStore extends SessionStore {
       if (json === undefined) delete data[key];
       else data[key] = JSON.parse(json);
     }
-    this.#put(id, recordToJson(data), ttl);
+    // Every value is JSON parsed from checked text: no need to check the record again.
+    this.#put(id, JSON.stringify(data), ttl);
   }
 
   async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
@@ -157,7 +158,7 @@ export class MemoryStore extends SessionStore {
     // A destroyed session is not brought back by a late write from a request still in flight.
     if (entry?.json === null) return next;
     data[key] = next;
-    this.#put(id, recordToJson(data), ttl);
+    this.#put(id, JSON.stringify(data), ttl);
     return next;
   }
 
