@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import { OutgoingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { privateCacheControl } from '../core/cacheControl.js';
 import type { SessionResponseHeaders } from '../core/SessionEngine.js';
 import type { ConnectNext } from './node.js';
@@ -7,6 +8,8 @@ import type { ConnectNext } from './node.js';
 export interface HoldHooks {
   /** Writes the session; the response waits for it. */
   commit(): Promise<void>;
+  /** True when a commit now would write nothing: the response need not wait for it. */
+  idle(): boolean;
   /** The id header and cookie for the session as it stands. */
   headers(): SessionResponseHeaders;
   /** The id header's name, or `false`. */
@@ -16,6 +19,41 @@ export interface HoldHooks {
 }
 
 type Method = (...args: unknown[]) => unknown;
+
+// Node's own getters: the hold answers `true` while it holds and defers to them otherwise. The
+// properties it defines on `res` stay (a `delete` would turn `res` into a slow dictionary object).
+const headersSentOf = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!;
+const writableEndedOf = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableEnded')!.get!;
+
+/** Per socket (kept alive across requests): whether a response on it is held, and a destroy it asked for meanwhile. */
+interface SocketHold {
+  holding: boolean;
+  destroyLater: (() => void) | undefined;
+}
+const socketHolds = new WeakMap<Socket, SocketHold>();
+
+/**
+ * The hold state of `socket`, whose `destroy` is wrapped once for its whole life (not per
+ * request): while a response on it is held, a plain `destroy()` (Express's final handler does
+ * that for an error thrown after the response) waits until the held response is out.
+ */
+function holdOf(socket: Socket): SocketHold {
+  let hold = socketHolds.get(socket);
+  if (hold) return hold;
+  const state: SocketHold = { holding: false, destroyLater: undefined };
+  const destroy = socket.destroy;
+  socket.destroy = function (this: Socket, error?: Error) {
+    // Only a destroy asked for while the client is still there (not Node reacting to its leaving).
+    if (state.holding && error === undefined && !socket.readableEnded) {
+      state.destroyLater = () => destroy.call(socket);
+      return this;
+    }
+    return destroy.call(this, error);
+  };
+  socketHolds.set(socket, state);
+  hold = state;
+  return hold;
+}
 interface Sent {
   statusCode: number;
   statusMessage: string;
@@ -45,7 +83,6 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
   let holding = false;
   let bodyBytes = 0;
   let lastByte: Buffer | undefined;
-  let destroyLater: (() => void) | undefined;
 
   const addHeaders = (writeHeadArgs?: unknown[]): void => {
     if (headersAdded || res.headersSent) return;
@@ -65,12 +102,16 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
     if (res.writeHead === ourWriteHead) res.writeHead = writeHead as unknown as ServerResponse['writeHead'];
     if (res.write === ourWrite) res.write = write as unknown as ServerResponse['write'];
     if (res.end === ourEnd) res.end = end as unknown as ServerResponse['end'];
-    delete (res as { headersSent?: boolean }).headersSent;
-    delete (res as { writableEnded?: boolean }).writableEnded;
+  };
+  const releaseSocket = (socket: SocketHold | undefined): (() => void) | undefined => {
+    if (!socket) return undefined;
+    socket.holding = false;
+    const later = socket.destroyLater;
+    socket.destroyLater = undefined;
+    return later;
   };
   const fail = (error: unknown): void => {
     release();
-    destroyLater = undefined;
     try {
       if (!res.headersSent) next(error);
       else res.destroy(error instanceof Error ? error : undefined);
@@ -78,17 +119,17 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
       res.destroy();
     }
   };
-  const finish = async (args: unknown[], sent: Sent | undefined, restoreSocket: () => void): Promise<void> => {
+  const finish = async (args: unknown[], sent: Sent | undefined, socket: SocketHold | undefined): Promise<void> => {
     try {
       await hooks.commit();
     } catch (error) {
-      restoreSocket();
+      releaseSocket(socket);
       fail(error);
       return;
     }
     try {
       release();
-      restoreSocket();
+      const destroyLater = releaseSocket(socket);
       if (sent) restore(res, sent);
       addHeaders();
       if (destroyLater) res.once('finish', destroyLater);
@@ -123,37 +164,35 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
   const ourEnd = function (this: ServerResponse, ...args: unknown[]) {
     if (held) return this;
     held = true;
+    if (hooks.idle()) {
+      // Nothing to store: no reason to make the client wait. A change made right after end() in
+      // the same tick is still stored (after the response), by the commit that closes the session.
+      release();
+      addHeaders();
+      queueMicrotask(() => void hooks.commit().catch(() => undefined));
+      if (lastByte) write.call(res, lastByte);
+      return end.apply(this, args) as ServerResponse;
+    }
     holding = true;
     const sent = res.headersSent ? undefined : { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
-    Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true });
-    Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => true });
-    void finish(args, sent, deferDestroy());
+    if (!heldBefore(res)) {
+      Object.defineProperty(res, 'headersSent', { configurable: true, get: () => holding || headersSentOf.call(res) });
+      Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => holding || writableEndedOf.call(res) });
+    }
+    const socket = res.socket ? holdOf(res.socket) : undefined;
+    if (socket) socket.holding = true;
+    void finish(args, sent, socket);
     return this;
   } as ServerResponse['end'];
-
-  /** While held, a plain `socket.destroy()` waits for the response to be out; returns the undo. */
-  const deferDestroy = (): (() => void) => {
-    const socket = res.socket;
-    if (!socket) return () => undefined;
-    const destroy = socket.destroy;
-    const hadOwn = Object.hasOwn(socket, 'destroy');
-    socket.destroy = function (this: typeof socket, error?: Error) {
-      // Only a destroy asked for while the client is still there (not Node reacting to its leaving).
-      if (holding && error === undefined && !socket.readableEnded) {
-        destroyLater = () => destroy.call(socket);
-        return this;
-      }
-      return destroy.call(this, error);
-    };
-    return () => {
-      if (hadOwn) socket.destroy = destroy;
-      else delete (socket as { destroy?: unknown }).destroy;
-    };
-  };
 
   res.writeHead = ourWriteHead;
   res.write = ourWrite;
   res.end = ourEnd;
+}
+
+/** True once `res` has the hold's own `headersSent` (a second mount's hold must not stack another). */
+function heldBefore(res: ServerResponse): boolean {
+  return Object.hasOwn(res, 'headersSent');
 }
 
 /** Puts back the status and headers the handler ended with, undoing later changes. */

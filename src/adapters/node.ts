@@ -54,9 +54,9 @@ export async function dispatchNode(
     res,
     {
       commit: () => engine.commit(session),
+      idle: () => session === undefined || session.idle,
       headers: () => engine.responseHeaders(session, view),
       headerName: engine.options.header,
-      // Read defensively: on by default, also while the options parser does not fill it in yet.
       cacheControl: engine.options.cacheControl,
     },
     next,

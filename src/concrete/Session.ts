@@ -23,7 +23,6 @@ export interface SessionInit {
 
 type Pending = ReturnType<ChangeTracker['take']>;
 
-const noop = (): void => undefined;
 
 /**
  * The session of one request. Reads are synchronous; writes are collected and stored field by
@@ -76,6 +75,8 @@ export class Session<T extends object = SessionData> {
   readonly #sendsHeader: boolean;
   /** The store work of this session, one operation after the other, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Operations queued and not yet settled. */
+  #inflight = 0;
   /** The request's final commit ran: later changes could not be stored and are refused. */
   #closed = false;
 
@@ -283,6 +284,21 @@ export class Session<T extends object = SessionData> {
     if (cookieExpiresAt !== undefined) this.#cookieExpiresAt = cookieExpiresAt;
   }
 
+  /**
+   * @internal True when a commit now would write nothing: no operation in flight, no change (an
+   * object handed out counts as one), no refresh of the TTL or the cookie due.
+   */
+  get idle(): boolean {
+    if (this.#closed || this.#destroyed) return this.#inflight === 0;
+    if (this.#inflight > 0 || this.#values.hasChanges) return false;
+    if (!this.#stored) return true;
+    const now = Date.now();
+    const target = now + this.#ttl(now) * 1000;
+    if (this.#refreshDue(false, target)) return false;
+    const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
+    return gain < this.#runtime.touchAfterMs && (this.#cookieRecorded || !this.#runtime.cookieTransport);
+  }
+
   /** @internal The response must carry the session cookie: a new id, or a due refresh of its expiry. */
   get cookieDue(): boolean {
     return this.#isNew || this.#cookieRefreshed;
@@ -363,9 +379,13 @@ export class Session<T extends object = SessionData> {
   /** Appends store work to this session's queue: it runs after everything queued before. */
   #enqueue<R>(run: () => Promise<R>): Promise<R> {
     const op = this.#queue.then(run);
+    this.#inflight++;
+    const settled = (): void => {
+      this.#inflight--;
+    };
     // Also marks a rejection as handled: an operation the handler did not await fails quietly
     // (store errors are logged by the runtime), and later ones still run.
-    this.#queue = op.then(noop, noop);
+    this.#queue = op.then(settled, settled);
     return op;
   }
 

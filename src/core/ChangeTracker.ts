@@ -51,6 +51,11 @@ export class ChangeTracker {
     return this.#values.has(key);
   }
 
+  /** True when a write may be due: keys set or deleted, a pending rewrite, or objects handed out (maybe changed in place). */
+  get hasChanges(): boolean {
+    return this.#dirty.size > 0 || this.#rewrite || this.#watched.size > 0;
+  }
+
   /** How many values there are. */
   get size(): number {
     return this.#values.size;
