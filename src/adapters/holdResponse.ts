@@ -57,7 +57,6 @@ function holdOf(socket: Socket): SocketHold {
 interface Sent {
   statusCode: number;
   statusMessage: string;
-  headers: Record<string, unknown>;
 }
 
 /**
@@ -65,8 +64,8 @@ interface Sent {
  * - `writeHead` (explicit or implicit) gains the id header and cookie, keeping the app's cookies,
  *   and, with `cacheControl`, a `Cache-Control` no shared cache may store (see `privateCacheControl`);
  * - the first `end` is held until `commit` settles. Meanwhile the response counts as sent
- *   (`headersSent`, `writableEnded`), later `end`, `write` and `writeHead` calls are ignored and
- *   changes to status or headers undone, so the client gets exactly what the handler sent first;
+ *   (`headersSent`, `writableEnded`), later `end`, `write`, `writeHead` and header changes are ignored
+ *   and a status change undone, so the client gets exactly what the handler sent first;
  *   a socket `destroy()` asked for meanwhile (Express's final handler does that for an error
  *   thrown after the response) waits until the held response is out;
  * - a body written with `write` under a `Content-Length` keeps its last byte for the held `end`
@@ -174,10 +173,22 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
       return end.apply(this, args) as ServerResponse;
     }
     holding = true;
-    const sent = res.headersSent ? undefined : { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
+    const sent = res.headersSent ? undefined : { statusCode: res.statusCode, statusMessage: res.statusMessage };
     if (!heldBefore(res)) {
       Object.defineProperty(res, 'headersSent', { configurable: true, get: () => holding || headersSentOf.call(res) });
       Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => holding || writableEndedOf.call(res) });
+      // Header changes while held are ignored (the client gets what the handler ended with);
+      // cheaper than copying every header to put them back.
+      const { setHeader, removeHeader, appendHeader } = res;
+      res.setHeader = function (this: ServerResponse, ...args: Parameters<ServerResponse['setHeader']>) {
+        return holding ? this : setHeader.apply(this, args);
+      };
+      res.removeHeader = function (this: ServerResponse, name: string) {
+        if (!holding) removeHeader.call(this, name);
+      };
+      res.appendHeader = function (this: ServerResponse, ...args: Parameters<ServerResponse['appendHeader']>) {
+        return holding ? this : appendHeader.apply(this, args);
+      };
     }
     const socket = res.socket ? holdOf(res.socket) : undefined;
     if (socket) socket.holding = true;
@@ -195,15 +206,10 @@ function heldBefore(res: ServerResponse): boolean {
   return Object.hasOwn(res, 'headersSent');
 }
 
-/** Puts back the status and headers the handler ended with, undoing later changes. */
+/** Puts back the status the handler ended with, undoing later changes (header changes were ignored). */
 function restore(res: ServerResponse, sent: Sent): void {
   res.statusCode = sent.statusCode;
   res.statusMessage = sent.statusMessage;
-  const now = res.getHeaders();
-  for (const name of Object.keys(now)) if (!(name in sent.headers)) res.removeHeader(name);
-  for (const [name, value] of Object.entries(sent.headers)) {
-    if (now[name] !== value) res.setHeader(name, value as string | number | readonly string[]);
-  }
 }
 
 /**
