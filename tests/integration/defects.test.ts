@@ -535,6 +535,39 @@ describe('Defect 3: un-awaited regenerate/destroy/increment apply out of call or
   });
 });
 
+describe('Defect 5 (Express): changes after the response ended are stored or refused, never dropped silently', () => {
+  it.each(MOUNTS)('a change in the same tick as res.json() is stored, one a tick later is refused with session-closed (%s)', async (mount) => {
+    const store = new MemoryStore({ sweepIntervalSeconds: 0 });
+    const mw = construct({ secret: SECRET, sessionStorage: store });
+    const app = express();
+    if (mount === 'dispatch') app.use((req, res, next) => mw.dispatch(req, next));
+    else app.use(mw.express());
+    const late: unknown[] = [];
+    let settled!: () => void;
+    const done = new Promise<void>((resolve) => (settled = resolve));
+    app.get('/after', (req, res) => {
+      // Nothing to store when the response ends (not held): the same-tick change still lands.
+      res.json({ id: req.state.sessionId });
+      req.session.set('sameTick', true);
+      setTimeout(() => {
+        try {
+          req.session.set('later', true);
+        } catch (error) {
+          late.push(SessionError.is(error) ? error.kind : error);
+        }
+        settled();
+      }, 50);
+    });
+    const server = await listenApp(app);
+    running.push(server, store);
+    const response = await fetch(`${server.url}/after`);
+    const { id } = (await response.json()) as { id: string };
+    await done;
+    expect(await store.get(id)).toEqual({ sameTick: true });
+    expect(late).toEqual(['session-closed']);
+  });
+});
+
 describe('Defect 5: the Web dispatch drops session writes made while a streamed body is produced', () => {
   const stores: MemoryStore[] = [];
   afterEach(() => {
