@@ -37,9 +37,9 @@ describe('published build', () => {
     const [packed] = JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>;
     const files = packed!.files.map((file) => file.path).sort();
 
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/guide.md', 'docs/design.md', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/guide.md', 'docs/design.md', 'docs/benchmarks.md', 'docs/benchmarks.svg', 'dist/index.js', 'dist/index.d.ts']));
     // Nothing else: no .map (they pointed at ../src, which is not shipped), no docs/api, no src/ or tests/.
-    expect(files.filter((path) => !/^(package\.json|README\.md|LICENSE|docs\/[^/]+\.md|dist\/.+\.(js|d\.ts))$/.test(path))).toEqual([]);
+    expect(files.filter((path) => !/^(package\.json|README\.md|LICENSE|docs\/[^/]+\.(md|svg)|dist\/.+\.(js|d\.ts))$/.test(path))).toEqual([]);
     const js = files.filter((path) => path.endsWith('.js'));
     expect(js.filter((path) => !files.includes(path.replace(/\.js$/, '.d.ts')))).toEqual([]);
     for (const path of js) expect(await readFile(path, 'utf8')).not.toContain('sourceMappingURL');
