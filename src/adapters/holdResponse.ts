@@ -8,8 +8,13 @@ import type { ConnectNext } from './node.js';
 export interface HoldHooks {
   /** Writes the session; the response waits for it. */
   commit(): Promise<void>;
-  /** True when a commit now would write nothing: the response need not wait for it. */
-  idle(): boolean;
+  /**
+   * Stores the session now if that can be done without waiting (nothing to write, or a store
+   * that works synchronously); true then, and the response need not be held.
+   */
+  settle(): boolean;
+  /** After a response that was not held: the last commit, closing the session (a change made right after `end()` still lands). */
+  finishLater(): void;
   /** The id header and cookie for the session as it stands. */
   headers(): SessionResponseHeaders;
   /** The id header's name, or `false`. */
@@ -163,12 +168,13 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
   const ourEnd = function (this: ServerResponse, ...args: unknown[]) {
     if (held) return this;
     held = true;
-    if (hooks.idle()) {
-      // Nothing to store: no reason to make the client wait. A change made right after end() in
-      // the same tick is still stored (after the response), by the commit that closes the session.
+    if (hooks.settle()) {
+      // Stored already (or nothing to store): no reason to make the client wait. A change made
+      // right after end() in the same tick is still stored (after the response), by the commit
+      // that closes the session.
       release();
       addHeaders();
-      queueMicrotask(() => void hooks.commit().catch(() => undefined));
+      queueMicrotask(hooks.finishLater);
       if (lastByte) write.call(res, lastByte);
       return end.apply(this, args) as ServerResponse;
     }

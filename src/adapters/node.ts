@@ -29,9 +29,10 @@ export function nodeView(req: IncomingMessage): RequestView {
 
 /**
  * Runs the session lifecycle around a Node request: opens the session, exposes it on `req`,
- * and holds `res.end` until the session is committed (durability, B5).
+ * and holds `res.end` until the session is committed (durability, B5). With a store that works
+ * synchronously (`MemoryStore`) the session opens without a promise and `next` runs at once.
  */
-export async function dispatchNode(
+export function dispatchNode(
   engine: SessionEngine,
   registry: SessionRegistry,
   req: IncomingMessage,
@@ -39,22 +40,49 @@ export async function dispatchNode(
   next: ConnectNext,
 ): Promise<void> {
   // Mounted twice (app and router): the first mount owns the session.
-  if (registry.get(req) !== undefined) return next();
+  if (registry.get(req) !== undefined) {
+    next();
+    return DONE;
+  }
   const view = nodeView(req);
-  let session: Session | undefined;
+  let opened: Session | null;
   try {
-    session = await engine.open(view);
+    opened = engine.openNow(view);
   } catch (error) {
     next(error);
-    return;
+    return DONE;
   }
+  if (opened !== null) {
+    proceed(engine, registry, req, res, next, view, opened);
+    return DONE;
+  }
+  return engine.open(view).then(
+    (session) => proceed(engine, registry, req, res, next, view, session),
+    (error: unknown) => next(error),
+  );
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+function proceed(
+  engine: SessionEngine,
+  registry: SessionRegistry,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: ConnectNext,
+  view: RequestView,
+  session: Session | undefined,
+): void {
   registry.attach(req, session);
   if (session) (req as { session?: Session }).session = session;
   holdResponseUntilCommitted(
     res,
     {
       commit: () => engine.commit(session),
-      idle: () => session === undefined || session.idle,
+      settle: () => session === undefined || session.commitNow(),
+      finishLater: () => {
+        if (session !== undefined && !session.closeIfIdle()) engine.commit(session).catch(() => undefined);
+      },
       headers: () => engine.responseHeaders(session, view),
       headerName: engine.options.header,
       cacheControl: engine.options.cacheControl,

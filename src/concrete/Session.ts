@@ -23,6 +23,11 @@ export interface SessionInit {
 
 type Pending = ReturnType<ChangeTracker['take']>;
 
+/** One write: the whole record, or fields; and whether it records the client's cookie expiry. */
+type Payload =
+  | { readonly kind: 'set'; readonly data: SessionData; readonly recordsCookie: boolean }
+  | { readonly kind: 'patch'; readonly changes: SessionChanges; readonly recordsCookie: boolean };
+
 
 /**
  * The session of one request. Reads are synchronous; writes are collected and stored field by
@@ -299,6 +304,46 @@ export class Session<T extends object = SessionData> {
     return gain < this.#runtime.touchAfterMs && (this.#cookieRecorded || !this.#runtime.cookieTransport);
   }
 
+  /**
+   * @internal Stores now what the commit would store, when that needs no waiting: true when
+   * nothing is to be stored, or when the store works synchronously (`MemoryStore`), nothing is
+   * queued and no cookie refresh (which re-reads the store) is due. Otherwise false, and nothing
+   * changed: the asynchronous commit does it all. The request's last commit still closes it.
+   */
+  commitNow(): boolean {
+    if (this.idle) return true;
+    const sync = this.#runtime.sync;
+    if (!sync || this.#inflight > 0 || this.#closed || this.#destroyed) return false;
+    const now = Date.now();
+    if (this.#refreshDue(true, now + this.#ttl(now) * 1000)) return false;
+    let pending: Pending;
+    try {
+      pending = this.#values.take();
+    } catch {
+      return false;
+    }
+    if (pending === undefined) return false;
+    const id = this.#id;
+    const ttl = this.#ttl(now);
+    const write = this.#payload(id, pending, undefined, now);
+    try {
+      if (write.kind === 'set') sync.set(id, write.data, ttl);
+      else sync.patch(id, write.changes, ttl);
+    } catch {
+      pending.undo();
+      return false;
+    }
+    this.#written(id, write, now);
+    return true;
+  }
+
+  /** @internal Closes the session when its last commit would do nothing; true then. */
+  closeIfIdle(): boolean {
+    if (!this.idle) return false;
+    this.#closed = true;
+    return true;
+  }
+
   /** @internal The response must carry the session cookie: a new id, or a due refresh of its expiry. */
   get cookieDue(): boolean {
     return this.#isNew || this.#cookieRefreshed;
@@ -393,26 +438,38 @@ export class Session<T extends object = SessionData> {
     return this.#destroyed ? undefined : this.#values.take();
   }
 
-  /** Writes `pending` (and `extra` fields) to `id`; a failed write leaves the changes pending. */
+  /** Writes `pending` (and `fields`) to `id`; a failed write leaves the changes pending. */
   async #write(id: string, pending: Pending, fields?: SessionChanges): Promise<void> {
     if (pending === undefined && fields === undefined) return;
     const now = Date.now();
     const ttl = this.#ttl(now);
-    const cookieExpiry = fields === undefined ? this.#cookieExpiryToRecord(id, now) : undefined;
-    const extra = cookieExpiry === undefined ? fields : { [COOKIE_EXPIRES_AT]: cookieExpiry };
+    const write = this.#payload(id, pending, fields, now);
     try {
-      if (pending?.write.kind === 'record') {
-        const data = extra ? { ...pending.write.data, ...extra } : pending.write.data;
-        await this.#call('set', (store) => store.set(id, data, ttl));
-      } else {
-        const changes = extra ? { ...pending?.write.changes, ...extra } : (pending!.write as { changes: SessionChanges }).changes;
-        await this.#call('patch', (store) => store.patch(id, changes, ttl));
-      }
+      if (write.kind === 'set') await this.#call('set', (store) => store.set(id, write.data, ttl));
+      else await this.#call('patch', (store) => store.patch(id, write.changes, ttl));
     } catch (error) {
       pending?.undo();
       throw error;
     }
-    if (extra !== undefined && COOKIE_EXPIRES_AT in extra && id === this.#id) this.#cookieRecorded = true;
+    this.#written(id, write, now);
+  }
+
+  /**
+   * The store call for `pending` plus `fields`: the whole record after a regenerate, else the
+   * changed fields; with them, when the record does not hold it yet, when the client's cookie runs out.
+   */
+  #payload(id: string, pending: Pending, fields: SessionChanges | undefined, now: number): Payload {
+    const cookieExpiry = fields === undefined ? this.#cookieExpiryToRecord(id, now) : undefined;
+    const extra = cookieExpiry === undefined ? fields : { [COOKIE_EXPIRES_AT]: cookieExpiry };
+    if (pending?.write.kind === 'record') {
+      return { kind: 'set', data: extra ? { ...pending.write.data, ...extra } : pending.write.data, recordsCookie: extra !== undefined && COOKIE_EXPIRES_AT in extra };
+    }
+    const changes = pending ? pending.write.changes : {};
+    return { kind: 'patch', changes: extra ? { ...changes, ...extra } : changes, recordsCookie: extra !== undefined && COOKIE_EXPIRES_AT in extra };
+  }
+
+  #written(id: string, write: Payload, now: number): void {
+    if (write.recordsCookie && id === this.#id) this.#cookieRecorded = true;
     this.#wrote(id, now);
   }
 

@@ -1,10 +1,11 @@
-import type { SessionStore } from '../abstract/SessionStore.js';
+import type { SessionStore, StoredSession } from '../abstract/SessionStore.js';
 import { Session } from '../concrete/Session.js';
 import { SessionError } from '../concrete/SessionError.js';
 import { readCookies, serializeCookie } from './cookie.js';
 import { IdTokens, isWellFormedId } from './idToken.js';
 import { EventLog, type SessionEvent } from './logger.js';
 import { takeMeta } from './meta.js';
+import { syncOpsOf, type SyncStoreOps } from './syncStore.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionRuntime } from './runtime.js';
 
@@ -94,25 +95,64 @@ export class SessionEngine implements SessionRuntime {
    * `onStoreError` is `'continue'`, in which case it resolves `undefined` (no session).
    */
   async open(view: RequestView): Promise<Session | undefined> {
+    const choice = this.#choose(view);
+    let step = choice.next();
+    while (!step.done) {
+      const id = step.value;
+      let found: StoredSession | undefined;
+      try {
+        found = await this.call('load', () => this.store.load(id));
+      } catch (error) {
+        if (this.options.onStoreError === 'continue') return undefined;
+        throw error;
+      }
+      step = choice.next(found);
+    }
+    return step.value;
+  }
+
+  /**
+   * {@link SessionEngine.open} without a promise, for a store whose reads finish synchronously
+   * (`MemoryStore`); `null` when the store is not one.
+   */
+  /** The store's synchronous operations (`MemoryStore`), or `undefined`; asked each time, as a test may patch a store. */
+  get sync(): SyncStoreOps | undefined {
+    return syncOpsOf(this.store);
+  }
+
+  openNow(view: RequestView): Session | null {
+    const sync = this.sync;
+    if (!sync) return null;
+    const choice = this.#choose(view);
+    let step = choice.next();
+    while (!step.done) step = choice.next(sync.load(step.value));
+    return step.value;
+  }
+
+  /**
+   * Recognition, free of how the store is read: yields each id whose record it needs and is given
+   * what the store holds under it. Among several valid cookies, one holding data wins over an
+   * issued id that stored nothing (which anyone can obtain and plant from a sibling subdomain).
+   */
+  *#choose(view: RequestView): Generator<string, Session, StoredSession | undefined> {
     const presented = this.#presented(view);
     const sendsHeader = this.#headerKey !== undefined && !presented.cookie;
     let first: { id: string; reason: NonNullable<SessionEvent['reason']> } | undefined;
     let adoptable: Session | undefined;
-    let tries = 0;
+    let loads = 0;
     for (const id of presented.ids) {
+      const check = this.#check(id);
       let outcome: Outcome;
-      try {
-        outcome = await this.#recognise(id, sendsHeader, () => ++tries <= MAX_COOKIE_TRIES);
-      } catch (error) {
-        if (this.options.onStoreError === 'continue') return undefined;
-        throw error;
+      if (typeof check !== 'object') {
+        // Planted cookies cannot make us read the store more than MAX_COOKIE_TRIES times.
+        outcome = ++loads > MAX_COOKIE_TRIES ? { rejected: 'not-issued' } : this.#outcome(id, check, yield id, sendsHeader);
+      } else {
+        outcome = check;
       }
       if ('rejected' in outcome) {
         first ??= { id, reason: outcome.rejected };
         continue;
       }
-      // Among several valid cookies, one holding data wins over an issued id that stored nothing
-      // (which anyone can obtain and plant from a sibling subdomain).
       if (outcome.stored || presented.ids.length === 1) return this.#loaded(outcome.session);
       adoptable ??= outcome.session;
     }
@@ -126,23 +166,24 @@ export class SessionEngine implements SessionRuntime {
     return session;
   }
 
-  /** A session for `presented`, or why it is refused; `mayLoad` says whether a store read is still allowed. */
-  async #recognise(presented: string, sendsHeader: boolean, mayLoad: () => boolean): Promise<Outcome> {
-    const now = Date.now();
+  /** What the id itself says: its start (ours), `undefined` (a client's, when adopted), or why it is refused. */
+  #check(presented: string): number | undefined | { readonly rejected: NonNullable<SessionEvent['reason']> } {
     const check = this.#tokens.verify(presented);
-    let startedAt: number | undefined;
     if (check.kind === 'signed') {
-      startedAt = check.startedAt;
+      const { startedAt } = check;
+      const now = Date.now();
       if (startedAt > now + CLOCK_SKEW_MS) return { rejected: 'from-the-future' };
       const { absoluteTimeout } = this.options;
       if (absoluteTimeout !== undefined && now >= startedAt + absoluteTimeout * 1000) return { rejected: 'expired' };
-    } else if (check.kind === 'bad-signature') {
-      return { rejected: 'bad-signature' };
-    } else if (!this.options.acceptClientIds) {
-      return { rejected: 'not-issued' };
+      return startedAt;
     }
-    if (!mayLoad()) return { rejected: 'not-issued' };
-    const found = await this.call('load', () => this.store.load(presented));
+    if (check.kind === 'bad-signature') return { rejected: 'bad-signature' };
+    return this.options.acceptClientIds ? undefined : { rejected: 'not-issued' };
+  }
+
+  /** A session for `presented` given what the store holds under it, or why it is refused. */
+  #outcome(presented: string, startedAt: number | undefined, found: StoredSession | undefined, sendsHeader: boolean): Outcome {
+    const now = Date.now();
     if (found?.state === 'destroyed') return { rejected: 'destroyed' };
     if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
       const data = found.data;

@@ -18,6 +18,8 @@ export interface SessionRuntime {
   ttlSeconds(startedAt: number | undefined, now: number): number;
   /** A new signed id for a session that began at `startedAt`. */
   issueId(startedAt: number): string;
+  /** The store's synchronous operations, when it has them (`MemoryStore`). */
+  readonly sync: import('./syncStore.js').SyncStoreOps | undefined;
   /** Largest session, in bytes of JSON. */
   readonly maxSessionBytes: number;
   /** The session cookie transport is on. */

@@ -2,6 +2,7 @@ import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../concrete/SessionError.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
 import { MAX_TIMER_SECONDS } from '../core/options.js';
+import { SYNC_OPS, type SyncStoreOps } from '../core/syncStore.js';
 import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
 
 /** Default of {@link MemoryStoreOptions.maxBytes}: 64 MiB of JSON text. */
@@ -73,6 +74,7 @@ export class MemoryStore extends SessionStore {
   /** Ids of tombstones, oldest first: a new tombstone evicts one of these before a live session. */
   readonly #tombstones = new Set<string>();
   #sweepTimer: NodeJS.Timeout | undefined;
+  #syncOps: SyncStoreOps | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
@@ -98,6 +100,10 @@ export class MemoryStore extends SessionStore {
   }
 
   async load(id: string): Promise<StoredSession | undefined> {
+    return this.#load(id);
+  }
+
+  #load(id: string): StoredSession | undefined {
     this.checkId(id);
     const entry = this.#live(id);
     if (!entry) return undefined;
@@ -106,6 +112,10 @@ export class MemoryStore extends SessionStore {
   }
 
   async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
+    this.#set(id, data, ttlSeconds);
+  }
+
+  #set(id: string, data: SessionData, ttlSeconds?: number): void {
     this.checkId(id);
     const json = recordToJson(data);
     this.#put(id, json, this.ttlOrDefault(ttlSeconds));
@@ -127,6 +137,10 @@ export class MemoryStore extends SessionStore {
   }
 
   async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+    this.#patch(id, changes, ttlSeconds);
+  }
+
+  #patch(id: string, changes: SessionChanges, ttlSeconds: number): void {
     this.checkId(id);
     const ttl = this.ttlOrDefault(ttlSeconds);
     const entry = this.#live(id);
@@ -195,6 +209,20 @@ export class MemoryStore extends SessionStore {
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt <= now) this.#delete(id);
     }
+  }
+
+  /**
+   * @internal The synchronous operations the middleware's request path uses, unless a subclass
+   * overrides `load`, `set` or `patch` (its overrides must then see every call).
+   */
+  [SYNC_OPS](): SyncStoreOps | undefined {
+    const own = MemoryStore.prototype;
+    if (this.load !== own.load || this.set !== own.set || this.patch !== own.patch) return undefined;
+    return (this.#syncOps ??= {
+      load: (id) => this.#load(id),
+      set: (id, data, ttlSeconds) => this.#set(id, data, ttlSeconds),
+      patch: (id, changes, ttlSeconds) => this.#patch(id, changes, ttlSeconds),
+    });
   }
 
   /** Stops the sweep timer; the store stays usable (expiry is still enforced on read). */
