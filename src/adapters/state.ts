@@ -12,10 +12,19 @@ export interface SessionState {
 
 /** Remembers each request's session (for `sessionOf`) and exposes `request.state.sessionId`. */
 export class SessionRegistry {
+  /** The session rides on the request under a key of this registry (cheaper than a WeakMap entry per request). */
+  readonly #key = Symbol('session');
+  /** For requests that take no new property (frozen ones). */
   readonly #sessions = new WeakMap<object, Session>();
 
   attach(request: object, session: Session | undefined): void {
-    if (session) this.#sessions.set(request, session);
+    if (session) {
+      try {
+        (request as Record<symbol, Session>)[this.#key] = session;
+      } catch {
+        this.#sessions.set(request, session);
+      }
+    }
     const holder = request as { state?: unknown };
     if (typeof holder.state !== 'object' || holder.state === null) {
       // The common case: one small object of one shape, its getter on the prototype.
@@ -27,7 +36,7 @@ export class SessionRegistry {
   }
 
   get(request: object): Session | undefined {
-    return this.#sessions.get(request);
+    return (request as Record<symbol, Session | undefined>)[this.#key] ?? this.#sessions.get(request);
   }
 }
 

@@ -592,15 +592,18 @@ describe('Defect 5: the Web dispatch drops session writes made while a streamed 
     await sleep(1200);
     const streamed = await mw.dispatch(new Request('http://x/', { headers: { cookie } }), async (req) => {
       const s = mw.sessionOf(req)!;
+      // Pulled only when the body is read, after dispatch returned: the write surely follows the headers.
       return new Response(
-        new ReadableStream<Uint8Array>({
-          async start(c) {
-            c.enqueue(encode('a'));
-            await sleep(20);
-            s.set('x', 1);
-            c.close();
+        new ReadableStream<Uint8Array>(
+          {
+            pull(c) {
+              s.set('x', 1);
+              c.enqueue(encode('a'));
+              c.close();
+            },
           },
-        }),
+          { highWaterMark: 0 },
+        ),
       );
     });
     // The headers went out before the write: this response cannot carry a refreshed cookie...
