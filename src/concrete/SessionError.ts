@@ -7,6 +7,8 @@
  * - `invalid-id`: a store was given a session id that is not a non-empty string.
  * - `store-error`: the store rejected a call.
  * - `store-timeout`: the store did not answer within `storeTimeout`.
+ * - `store-unavailable`: the store failed repeatedly and the circuit breaker refuses calls for a
+ *   while (see the `breaker` option), so the request fails at once instead of waiting.
  * - `not-a-number`: `increment` found a value that is not a number.
  * - `unsupported-request`: `dispatch` was given something that is neither a Web `Request` nor a
  *   Node/Express request.
@@ -23,6 +25,7 @@ export type SessionErrorKind =
   | 'invalid-id'
   | 'store-error'
   | 'store-timeout'
+  | 'store-unavailable'
   | 'not-a-number'
   | 'unsupported-request'
   | 'too-large'
@@ -60,7 +63,7 @@ export class SessionError extends Error {
     this.name = 'SessionError';
     this.kind = kind;
     this.option = options.option;
-    this.status = kind === 'store-error' || kind === 'store-timeout' ? 503 : 500;
+    this.status = kind === 'store-error' || kind === 'store-timeout' || kind === 'store-unavailable' ? 503 : 500;
     this.statusCode = this.status;
   }
 

@@ -4,6 +4,7 @@ import { SessionError } from '../concrete/SessionError.js';
 import { readCookies, serializeCookie } from './cookie.js';
 import { IdTokens, isWellFormedId } from './idToken.js';
 import { EventLog, type SessionEvent } from './logger.js';
+import { CircuitBreaker } from './breaker.js';
 import { takeMeta } from './meta.js';
 import { syncOpsOf, type SyncStoreOps } from './syncStore.js';
 import type { ResolvedOptions } from './options.js';
@@ -74,6 +75,7 @@ export class SessionEngine implements SessionRuntime {
   #deadlineTimer: NodeJS.Timeout | undefined;
   readonly #tickMs: number;
   readonly #callDeadlineMs: number;
+  readonly #breaker: CircuitBreaker | undefined;
 
   constructor(options: ResolvedOptions, store: SessionStore) {
     this.options = options;
@@ -88,6 +90,7 @@ export class SessionEngine implements SessionRuntime {
     this.#tickMs = Math.max(1, Math.min(100, options.storeTimeoutMs / 10));
     this.#callDeadlineMs = Math.max(1, options.storeTimeoutMs - this.#tickMs);
     this.#headerKey = options.header === false ? undefined : options.header.toLowerCase();
+    this.#breaker = options.breaker === false ? undefined : new CircuitBreaker(options.breaker.failures, options.breaker.cooldownMs, this.log);
   }
 
   /**
@@ -253,6 +256,11 @@ export class SessionEngine implements SessionRuntime {
   }
 
   call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const breaker = this.#breaker;
+    const admission = breaker ? breaker.admit() : 'call';
+    if (admission === 'refuse') {
+      return Promise.reject(new SessionError('store-unavailable', `Session store is unavailable (circuit open after repeated failures); ${what} not attempted`));
+    }
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
         deadline: Date.now() + this.#callDeadlineMs,
@@ -264,6 +272,10 @@ export class SessionEngine implements SessionRuntime {
           SessionError.is(error) && error.kind !== 'store-error' ? error : new SessionError('store-error', `Session store failed on ${what}`, { cause: error });
         if (failure.kind === 'store-error' || failure.kind === 'store-timeout') {
           this.log.emit('store-error', undefined, { error: `${failure.kind}: ${what}` });
+          breaker?.failed(admission);
+        } else {
+          // The store answered (the caller's error, such as a value too large): no outage.
+          breaker?.succeeded(admission);
         }
         reject(failure);
       };
@@ -277,7 +289,9 @@ export class SessionEngine implements SessionRuntime {
         return;
       }
       Promise.resolve(result).then((value) => {
-        if (this.#calls.delete(call)) resolve(value);
+        if (!this.#calls.delete(call)) return;
+        breaker?.succeeded(admission);
+        resolve(value);
       }, fail);
     });
   }

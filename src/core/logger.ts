@@ -6,14 +6,14 @@ import { createHash } from 'node:crypto';
  */
 export interface SessionEvent {
   /** What happened. */
-  event: 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'rejected' | 'store-error' | 'no-secret';
+  event: 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'rejected' | 'store-error' | 'store-down' | 'store-up' | 'no-secret';
   /** Digest of the session id (12 base64url characters). */
   sessionId?: string;
   /** For `regenerated`: digest of the id that was replaced (pass the raw id to `emit`; it is hashed). */
   previousSessionId?: string;
   /** For `rejected`: why the presented id was not adopted. */
   reason?: 'bad-signature' | 'not-issued' | 'expired' | 'destroyed' | 'from-the-future';
-  /** For `store-error`: the error's kind and message. */
+  /** For `store-error` and `store-down`: what failed. */
   error?: string;
 }
 
@@ -30,11 +30,11 @@ export interface SessionEvent {
 export interface SessionLogger {
   /** `created` and `loaded`. */
   debug?(event: SessionEvent, message: string): void;
-  /** `regenerated` and `destroyed`. */
+  /** `regenerated`, `destroyed` and `store-up`. */
   info?(event: SessionEvent, message: string): void;
   /** `rejected` and `no-secret`. */
   warn?(event: SessionEvent, message: string): void;
-  /** `store-error`. */
+  /** `store-error` and `store-down`. */
   error?(event: SessionEvent, message: string): void;
 }
 
@@ -46,6 +46,8 @@ const LEVEL: Record<SessionEvent['event'], keyof SessionLogger> = {
   rejected: 'warn',
   'no-secret': 'warn',
   'store-error': 'error',
+  'store-down': 'error',
+  'store-up': 'info',
 };
 
 /** A short, stable, one-way digest of a session id for logs. */

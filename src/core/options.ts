@@ -101,6 +101,15 @@ export interface SessionMiddlewareOptions {
    * @defaultValue 65536 (64 KiB)
    */
   maxSessionBytes?: number;
+  /**
+   * The circuit breaker in front of the store: after `failures` failed or timed-out store calls
+   * in a row, calls fail at once with a `store-unavailable` {@link SessionError} for `cooldown`
+   * seconds (instead of each waiting `storeTimeout`), then one probe call at a time is let
+   * through; the first that succeeds closes the circuit. `store-down` and `store-up` events go to
+   * the logger. `false` turns it off. `failures` from 1 to 1000, `cooldown` from 0.1 to 3600 s.
+   * @defaultValue `{ failures: 5, cooldown: 5 }`
+   */
+  breaker?: { failures?: number; cooldown?: number } | false;
 }
 
 /** Options after validation and defaults. */
@@ -121,6 +130,7 @@ export interface ResolvedOptions {
   trustProxy: boolean;
   cacheControl: boolean;
   maxSessionBytes: number;
+  breaker: { failures: number; cooldownMs: number } | false;
 }
 
 const fail = SessionError.invalidOption;
@@ -157,7 +167,7 @@ export const MAX_TIMER_SECONDS = 2_147_483;
 const KNOWN_OPTIONS: readonly string[] = [
   'sessionStorage', 'sessionHeader', 'sessionCookie', 'maxAge', 'secret', 'cookie', 'acceptClientIds',
   'absoluteTimeout', 'touchAfter', 'storeTimeout', 'onStoreError', 'logger', 'trustProxy', 'cacheControl',
-  'maxSessionBytes',
+  'maxSessionBytes', 'breaker',
 ];
 const KNOWN_COOKIE_OPTIONS: readonly string[] = ['httpOnly', 'sameSite', 'secure', 'path', 'domain', 'partitioned', 'priority'];
 const INSTEAD: Readonly<Record<string, string>> = {
@@ -202,6 +212,19 @@ function refuseUnknown(value: object, known: readonly string[], prefix: string):
     const hint = INSTEAD[option] ?? INSTEAD[key] ?? (nearest === undefined ? `known options: ${known.join(', ')}` : `did you mean ${prefix}${nearest}?`);
     throw new SessionError('invalid-option', `Unknown option ${option}: ${hint}`, { option });
   }
+}
+
+function breakerOf(value: unknown): { failures: number; cooldownMs: number } | false {
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw fail('breaker', 'an object or false', value);
+  const options = (value ?? {}) as { failures?: unknown; cooldown?: unknown };
+  refuseUnknown(options, ['failures', 'cooldown'], 'breaker.');
+  const failures = options.failures ?? 5;
+  if (!Number.isInteger(failures) || (failures as number) < 1 || (failures as number) > 1000) {
+    throw fail('breaker.failures', 'an integer from 1 to 1000', failures);
+  }
+  const cooldown = seconds('breaker.cooldown', options.cooldown, 5, 0.1, 3600);
+  return { failures: failures as number, cooldownMs: cooldown * 1000 };
 }
 
 function byteCount(name: string, value: unknown): number {
@@ -321,5 +344,6 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
     trustProxy: flag('trustProxy', options.trustProxy, false),
     cacheControl: flag('cacheControl', options.cacheControl, true),
     maxSessionBytes: byteCount('maxSessionBytes', options.maxSessionBytes),
+    breaker: breakerOf(options.breaker),
   };
 }

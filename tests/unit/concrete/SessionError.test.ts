@@ -12,6 +12,7 @@ const KINDS: SessionErrorKind[] = [
   'unsupported-request',
   'too-large',
   'session-closed',
+  'store-unavailable',
 ];
 
 describe('SessionError', () => {
@@ -29,7 +30,7 @@ describe('SessionError', () => {
 
   it.each(KINDS)('gives %s the right HTTP status', (kind) => {
     const error = new SessionError(kind, 'x');
-    const expected = kind === 'store-error' || kind === 'store-timeout' ? 503 : 500;
+    const expected = kind === 'store-error' || kind === 'store-timeout' || kind === 'store-unavailable' ? 503 : 500;
     expect(error.status).toBe(expected);
     expect(error.statusCode).toBe(expected);
     expect(error.expose).toBe(false);

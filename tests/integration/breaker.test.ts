@@ -1,0 +1,125 @@
+/**
+ * The circuit breaker in front of the store, over a real Express app and socket: a store that
+ * stalls costs storeTimeout per request until the breaker opens, then requests fail at once with
+ * store-unavailable; after the cooldown one probe is let through and a working store closes it.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { SessionError, SessionMiddleware, type SessionEvent, type SessionStore } from '../../src/index.js';
+import { FlakyStore, StallingStore } from '../support/failingStores.js';
+import { listenApp, sleep, type Running } from '../support/http.js';
+
+const SECRET = 'breaker-test-secret-of-at-least-32-chars';
+const running: Running[] = [];
+afterEach(async () => {
+  for (const server of running.splice(0)) await server.close();
+});
+
+async function serve(store: SessionStore, events: SessionEvent[], breaker: { failures: number; cooldown: number } | false) {
+  const mw = new SessionMiddleware({
+    secret: SECRET,
+    sessionStorage: store,
+    storeTimeout: 0.3,
+    breaker,
+    logger: { error: (e) => events.push(e), info: (e) => events.push(e), warn: (e) => events.push(e) },
+  });
+  const app = express();
+  app.use(mw.express());
+  app.get('/', async (req, res) => {
+    res.json({ visits: await req.session.increment('visits') });
+  });
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(SessionError.is(err) ? err.status : 500).json({ kind: SessionError.is(err) ? err.kind : 'other' });
+  });
+  const server = await listenApp(app);
+  running.push(server);
+  return server;
+}
+
+async function timed(url: string, headers: Record<string, string> = {}): Promise<{ ms: number; status: number; body: { kind?: string; visits?: number } }> {
+  const started = performance.now();
+  const response = await fetch(url, { headers });
+  const body = (await response.json()) as { kind?: string; visits?: number };
+  return { ms: performance.now() - started, status: response.status, body };
+}
+
+describe('circuit breaker', () => {
+  it('a stalling store: each request waits storeTimeout until the breaker opens, then fails at once', async () => {
+    const events: SessionEvent[] = [];
+    const server = await serve(new StallingStore(), events, { failures: 3, cooldown: 60 });
+    // A new client's first store call is the increment: it stalls until storeTimeout.
+    for (let i = 0; i < 3; i++) {
+      const answer = await timed(server.url);
+      expect(answer).toMatchObject({ status: 503, body: { kind: 'store-timeout' } });
+      expect(answer.ms).toBeGreaterThan(250);
+      expect(answer.ms).toBeLessThan(300 + 500);
+    }
+    expect(events.filter((e) => e.event === 'store-down')).toHaveLength(1);
+    for (let i = 0; i < 5; i++) {
+      const answer = await timed(server.url);
+      expect(answer).toMatchObject({ status: 503, body: { kind: 'store-unavailable' } });
+      expect(answer.ms).toBeLessThan(50);
+    }
+  });
+
+  it('after the cooldown one probe goes through; a store that works again closes the circuit (store-up), no restart', async () => {
+    const events: SessionEvent[] = [];
+    const store = new FlakyStore();
+    const server = await serve(store, events, { failures: 2, cooldown: 0.4 });
+    const first = await timed(server.url);
+    expect(first.body.visits).toBe(1);
+    store.failing = true;
+    expect((await timed(server.url)).body.kind).toBe('store-error');
+    expect((await timed(server.url)).body.kind).toBe('store-error');
+    expect((await timed(server.url)).body.kind).toBe('store-unavailable');
+    store.failing = false;
+    // Still open until the cooldown is over, although the store works again.
+    expect((await timed(server.url)).body.kind).toBe('store-unavailable');
+    await sleep(450);
+    const recovered = await timed(server.url);
+    expect(recovered).toMatchObject({ status: 200, body: { visits: 1 } });
+    expect(events.map((e) => e.event).filter((e) => e === 'store-down' || e === 'store-up')).toEqual(['store-down', 'store-up']);
+    expect((await timed(server.url)).status).toBe(200);
+  });
+
+  it('a failed probe keeps the circuit open for another cooldown', async () => {
+    const events: SessionEvent[] = [];
+    const store = new FlakyStore();
+    store.failing = true;
+    const server = await serve(store, events, { failures: 1, cooldown: 0.3 });
+    expect((await timed(server.url)).body.kind).toBe('store-error');
+    expect((await timed(server.url)).body.kind).toBe('store-unavailable');
+    await sleep(350);
+    expect((await timed(server.url)).body.kind).toBe('store-error'); // the probe, failing
+    expect((await timed(server.url)).body.kind).toBe('store-unavailable');
+    store.failing = false;
+    await sleep(350);
+    expect((await timed(server.url)).status).toBe(200);
+  });
+
+  it('breaker: false lets every request wait for the store', async () => {
+    const events: SessionEvent[] = [];
+    const server = await serve(new StallingStore(), events, false);
+    for (let i = 0; i < 4; i++) expect((await timed(server.url)).body.kind).toBe('store-timeout');
+    expect(events.some((e) => e.event === 'store-down')).toBe(false);
+  });
+
+  it('refuses bad breaker options, naming them', () => {
+    for (const [breaker, option] of [
+      [{ failures: 0 }, 'breaker.failures'],
+      [{ failures: 1.5 }, 'breaker.failures'],
+      [{ cooldown: 0 }, 'breaker.cooldown'],
+      [{ cooldown: 1e9 }, 'breaker.cooldown'],
+      [{ failure: 3 }, 'breaker.failure'],
+      ['on', 'breaker'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        new SessionMiddleware({ secret: SECRET, breaker: breaker as never });
+      } catch (error) {
+        caught = error;
+      }
+      expect(SessionError.is(caught) && caught.kind === 'invalid-option' && caught.option).toBe(option);
+    }
+  });
+});
