@@ -12,9 +12,26 @@ export { SessionMiddleware } from './concrete/SessionMiddleware.js';
 export { Session } from './concrete/Session.js';
 export { SessionError, type SessionErrorKind } from './concrete/SessionError.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/MemoryStore.js';
+export {
+  RedisStore,
+  type RedisStoreOptions,
+  type RedisStoreClient,
+  type IoRedisLike,
+  type IoRedisClusterLike,
+  type NodeRedisClientLike,
+  type NodeRedisClusterLike,
+} from './stores/RedisStore.js';
+export { RecordStore, type RecordStoreOptions, type SessionRecord, type TimedSessionRecord } from './stores/RecordStore.js';
+export {
+  ExpressSessionStoreAdapter,
+  type ExpressSessionStoreLike,
+  type ExpressSessionRecord,
+  type ExpressSessionCookie,
+  type ExpressStoreCallback,
+} from './stores/ExpressSessionStoreAdapter.js';
 export { TYPES } from './di/TYPES.js';
 export { sessionModule } from './di/sessionModule.js';
-export type { SessionMiddlewareOptions, SessionCookieOptions } from './core/options.js';
+export type { SessionMiddlewareOptions, SessionCookieOptions, BreakerOptions } from './core/options.js';
 export type { SessionLogger, SessionEvent } from './core/logger.js';
 export type { JsonValue, SessionData, SessionChanges } from './core/json.js';
 export type { SessionState } from './adapters/state.js';

@@ -109,7 +109,15 @@ export interface SessionMiddlewareOptions {
    * the logger. `false` turns it off. `failures` from 1 to 1000, `cooldown` from 0.1 to 3600 s.
    * @defaultValue `{ failures: 5, cooldown: 5 }`
    */
-  breaker?: { failures?: number; cooldown?: number } | false;
+  breaker?: BreakerOptions | false;
+}
+
+/** Settings of the circuit breaker in front of the store (see `breaker`). */
+export interface BreakerOptions {
+  /** Failed or timed-out store calls in a row that open the circuit, from 1 to 1000. @defaultValue 5 */
+  failures?: number;
+  /** Seconds the circuit stays open before one probe call is let through, from 0.1 to 3600. @defaultValue 5 */
+  cooldown?: number;
 }
 
 /** Options after validation and defaults. */

@@ -28,7 +28,19 @@ describe('published build', () => {
     const result = JSON.parse(stdout) as { exports: string[]; data: unknown };
     expect(result.data).toEqual({ n: 1 });
     expect(result.exports).toEqual(
-      ['MemoryStore', 'MiddlewareBase', 'Session', 'SessionError', 'SessionMiddleware', 'SessionStore', 'TYPES', 'sessionModule'].sort(),
+      [
+        'ExpressSessionStoreAdapter',
+        'MemoryStore',
+        'MiddlewareBase',
+        'RecordStore',
+        'RedisStore',
+        'Session',
+        'SessionError',
+        'SessionMiddleware',
+        'SessionStore',
+        'TYPES',
+        'sessionModule',
+      ].sort(),
     );
   });
 
@@ -53,8 +65,11 @@ describe('published build', () => {
     expect(pkg.bugs).toEqual({ url: 'https://github.com/swarmauri/swarmauri-middleware-session/issues' });
     expect(pkg.license).toBe('Apache-2.0');
     // A peer, so the app's inversify is the one the package decorates for (one copy, no dropped options).
-    expect(pkg.peerDependencies).toEqual({ inversify: '^7.0.0 || ^8.0.0', 'reflect-metadata': '^0.2.2' });
+    expect(pkg.peerDependencies).toEqual({ inversify: '^7.0.0 || ^8.0.0', 'reflect-metadata': '^0.2.2', ioredis: '^5.0.0', redis: '^5.0.0' });
+    // The Redis clients are optional: an app installs the one it uses, or neither.
+    expect(pkg.peerDependenciesMeta).toEqual({ ioredis: { optional: true }, redis: { optional: true } });
     expect(pkg.dependencies?.inversify).toBeUndefined();
-    expect(pkg.description).not.toMatch(/redis/i); // only MemoryStore ships
+    // Says what ships, no more.
+    expect(pkg.description).toMatch(/MemoryStore, RedisStore/);
   });
 });

@@ -1,0 +1,343 @@
+import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
+import { SessionError } from '../concrete/SessionError.js';
+import type { SessionChanges, SessionData } from '../core/json.js';
+import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
+
+/**
+ * One record as a {@link RecordStore} backend keeps it under an id: the data of a live session,
+ * or the tombstone of a destroyed id (`tombstone: true`, no data). `expiresAt` is the epoch
+ * millisecond at which the record runs out, when the backend can tell.
+ *
+ * A backend stores a tombstone like any other record, marked so that it reads back as one
+ * (the express-session adapter writes `{ cookie, swarmauri: 1, tombstone: true }`, say).
+ *
+ * @example
+ * ```ts
+ * const live: SessionRecord = { data: { user: 'ada' }, expiresAt: Date.now() + 60_000 };
+ * const gone: SessionRecord = { tombstone: true, expiresAt: Date.now() + 60_000 };
+ * ```
+ */
+export type SessionRecord =
+  | {
+      /** The session's data (a record of JSON values). */
+      readonly data: SessionData;
+      /** Epoch ms at which the record runs out, when known. */
+      readonly expiresAt?: number | undefined;
+    }
+  | {
+      /** Marks the tombstone of a destroyed id. */
+      readonly tombstone: true;
+      /** Epoch ms at which the tombstone runs out, when known. */
+      readonly expiresAt?: number | undefined;
+    };
+
+/**
+ * A record on its way to the backend: its expiry is always known (`Date.now()` plus the TTL of
+ * the write), so a backend that keeps expiry inside the record can store it.
+ *
+ * @example
+ * ```ts
+ * const record: TimedSessionRecord = { data: { n: 1 }, expiresAt: Date.now() + 3_600_000 };
+ * ```
+ */
+export type TimedSessionRecord = SessionRecord & {
+  /** Epoch ms at which the record runs out. */
+  readonly expiresAt: number;
+};
+
+/** Options of {@link RecordStore}. */
+export interface RecordStoreOptions {
+  /** TTL of writes that name none; the owning middleware overrides it with its `maxAge`. @defaultValue 3600 */
+  defaultTtlSeconds?: number;
+  /**
+   * Bound on every call of a per-session primitive (`readRecord`, `writeRecord`, `touchRecord`,
+   * `removeRecord`), in seconds; `0` turns it off. (Listing, counting and `removeAll` are not
+   * bounded: they hold up no session, and may take long on a large store.) A call that does not settle in time rejects with a `store-timeout`
+   * {@link SessionError} and releases the per-id queue, so a backend that never answers cannot
+   * wedge a session id for good. The backend's own call may still land later. Keep it at least
+   * the middleware's `storeTimeout`, which bounds each store call seen by a request anyway.
+   * @defaultValue 5
+   */
+  callTimeoutSeconds?: number;
+}
+
+/** `true` when `record` is a tombstone. */
+function isTombstone(record: SessionRecord): record is Extract<SessionRecord, { tombstone: true }> {
+  return (record as { tombstone?: unknown }).tombstone === true;
+}
+
+/**
+ * The base of stores whose backend keeps whole records (a row, a document, a string value), such
+ * as the stores written for express-session. A subclass implements a few protected primitives
+ * (read, write and remove one record; optionally list, count and remove all) and this class
+ * builds the whole {@link SessionStore} contract on them: `load`, `set`, `destroy` with a
+ * tombstone for the remaining TTL, `touch`, field-level `patch`, `increment`, `clear`, `length`
+ * and `ids`, with the ids, keys, values and TTLs checked before any backend call.
+ *
+ * `patch`, `increment`, `touch` and `destroy` are read-modify-write cycles. Within one process they
+ * are atomic: the operations on one id run one after another (a small promise queue per id,
+ * dropped as soon as the id is idle, so it holds nothing for idle sessions). **Across processes
+ * they are not**: two instances that change one session at the same moment each write back a
+ * whole record, and the last writer wins, losing the other's fields or counts, and a write racing
+ * a `destroy` on another instance can bring the session back. Where several processes share
+ * sessions and concurrent requests on one session matter, use a store with native field-level
+ * operations, such as `RedisStore`.
+ *
+ * Expiry: a record whose `expiresAt` has passed is treated as missing even if the backend still
+ * returns it (many backends purge lazily, or round TTLs up to whole seconds).
+ *
+ * @example
+ * ```ts
+ * class MapRecordStore extends RecordStore {
+ *   readonly rows = new Map<string, string>();
+ *   protected async readRecord(id: string) {
+ *     const json = this.rows.get(id);
+ *     return json === undefined ? undefined : (JSON.parse(json) as SessionRecord);
+ *   }
+ *   protected async writeRecord(id: string, record: TimedSessionRecord) {
+ *     this.rows.set(id, JSON.stringify(record));
+ *   }
+ *   protected async removeRecord(id: string) {
+ *     this.rows.delete(id);
+ *   }
+ * }
+ * ```
+ */
+export abstract class RecordStore extends SessionStore {
+  /** The tail of each busy id's queue of operations; an idle id has no entry. */
+  readonly #queues = new Map<string, Promise<void>>();
+  readonly #callTimeoutMs: number;
+
+  constructor(options: RecordStoreOptions = {}) {
+    super();
+    const timeout = options.callTimeoutSeconds ?? 5;
+    if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout >= 0)) {
+      throw SessionError.invalidOption('callTimeoutSeconds', 'a number of seconds (0 turns it off)', timeout);
+    }
+    this.#callTimeoutMs = timeout * 1000;
+    if (options.defaultTtlSeconds !== undefined) this.defaultTtlSeconds = options.defaultTtlSeconds;
+  }
+
+  /**
+   * Reads the record of `id`: `undefined` when there is none. Expired records may be returned
+   * (they count as missing). The data must be the caller's to keep and change (a fresh copy).
+   */
+  protected abstract readRecord(id: string): Promise<SessionRecord | undefined>;
+
+  /**
+   * Replaces the whole record of `id` (creating it) so that it runs out after `ttlSeconds`, which
+   * is positive and may be fractional (a backend with whole-second TTLs rounds up); `record.expiresAt`
+   * is the same instant as an epoch millisecond. The backend may keep `record`'s objects.
+   */
+  protected abstract writeRecord(id: string, record: TimedSessionRecord, ttlSeconds: number): Promise<void>;
+
+  /** Removes the record of `id`, if any (used by `clear` when there is no {@link RecordStore.removeAll}). */
+  protected abstract removeRecord(id: string): Promise<void>;
+
+  /**
+   * Optional: gives the live record of `id` (just read) a new TTL. Without it the record is
+   * written again whole; implement it when the backend can move the expiry more cheaply while
+   * still reporting the new expiry on read.
+   */
+  protected touchRecord?(id: string, record: TimedSessionRecord, ttlSeconds: number): Promise<void>;
+
+  /**
+   * Optional: every stored record with its id, tombstones and expired ones included (they are
+   * skipped here). Needed by `ids()` and `length()` (unless {@link RecordStore.countLive}), and by
+   * `clear()` without {@link RecordStore.removeAll}; without it those reject with a `store-error`.
+   */
+  protected listRecords?(): AsyncIterable<readonly [string, SessionRecord]>;
+
+  /** Optional: counts live, unexpired sessions (no tombstones), faster than listing them. */
+  protected countLive?(): Promise<number>;
+
+  /** Optional: removes every record, tombstones included. */
+  protected removeAll?(): Promise<void>;
+
+  async load(id: string): Promise<StoredSession | undefined> {
+    this.checkId(id);
+    const record = await this.#read(id);
+    if (!record) return undefined;
+    if (isTombstone(record)) return { state: 'destroyed' };
+    return { state: 'active', data: record.data, expiresAt: record.expiresAt };
+  }
+
+  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
+    this.checkId(id);
+    const record = { data: recordFromJson(recordToJson(data)) };
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    await this.#serial(id, () => this.#write(id, record, ttl));
+  }
+
+  async destroy(id: string): Promise<void> {
+    this.checkId(id);
+    await this.#serial(id, async () => {
+      const current = await this.#read(id);
+      if (current && isTombstone(current)) return;
+      const now = Date.now();
+      // At least a millisecond: the record was live when read, so its tombstone must be written.
+      const ttl = current?.expiresAt === undefined ? this.defaultTtlSeconds : Math.max(0.001, (current.expiresAt - now) / 1000);
+      await this.#write(id, { tombstone: true }, ttl);
+    });
+  }
+
+  async touch(id: string, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    await this.#serial(id, async () => {
+      const current = await this.#read(id);
+      if (!current || isTombstone(current)) return;
+      const record = { data: current.data, expiresAt: Date.now() + ttl * 1000 };
+      if (this.touchRecord) await this.#io('touchRecord', () => this.touchRecord!(id, record, ttl));
+      else await this.#io('writeRecord', () => this.writeRecord(id, record, ttl));
+    });
+  }
+
+  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    // Checked and copied before anything is read, so a rejected patch changes nothing.
+    const parsed: Array<[string, unknown]> = [];
+    for (const [key, value] of Object.entries(changes)) {
+      assertKey(key);
+      const json = value === undefined ? undefined : toJson(value, `Value of "${key}"`);
+      parsed.push([key, json === undefined ? undefined : JSON.parse(json)]);
+    }
+    await this.#serial(id, async () => {
+      const current = await this.#read(id);
+      if (current && isTombstone(current)) return;
+      const data: SessionData = current ? current.data : {};
+      for (const [key, value] of parsed) {
+        if (value === undefined) delete data[key];
+        else data[key] = value;
+      }
+      await this.#write(id, { data }, ttl);
+    });
+  }
+
+  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    this.checkId(id);
+    assertKey(key);
+    if (!Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    return this.#serial(id, async () => {
+      const current = await this.#read(id);
+      const data: SessionData = current && !isTombstone(current) ? current.data : {};
+      const value = Object.hasOwn(data, key) ? data[key] : 0;
+      if (typeof value !== 'number') {
+        throw new SessionError('not-a-number', `Cannot increment "${key}": it holds a ${value === null ? 'null' : typeof value}`);
+      }
+      const next = value + by;
+      // A destroyed session is not brought back by a late write from a request still in flight.
+      if (current && isTombstone(current)) return next;
+      data[key] = next;
+      await this.#write(id, { data }, ttl);
+      return next;
+    });
+  }
+
+  async clear(): Promise<void> {
+    // Bulk calls are not bounded by callTimeoutSeconds (they hold no per-id queue, and may be long).
+    if (this.removeAll) return this.#io('removeAll', () => this.removeAll!(), false);
+    for await (const [id] of this.#list()) await this.#io('removeRecord', () => this.removeRecord(id));
+  }
+
+  async length(): Promise<number> {
+    if (this.countLive) return this.#io('countLive', () => this.countLive!(), false);
+    let count = 0;
+    for await (const _ of this.ids()) count++;
+    return count;
+  }
+
+  async *ids(): AsyncIterable<string> {
+    for await (const [id, record] of this.#list()) {
+      if (!isTombstone(record) && !RecordStore.#expired(record)) yield id;
+    }
+  }
+
+  /** The backend's listing (failures as {@link SessionError}s), or a rejection saying that this store cannot list. */
+  async *#list(): AsyncIterable<readonly [string, SessionRecord]> {
+    if (!this.listRecords) {
+      throw new SessionError('store-error', `${this.constructor.name} cannot list its records (it has no listRecords)`);
+    }
+    try {
+      yield* this.listRecords();
+    } catch (error) {
+      throw this.#failure('listRecords', error);
+    }
+  }
+
+  /** The unexpired record of `id`, if any. */
+  async #read(id: string): Promise<SessionRecord | undefined> {
+    const record = await this.#io('readRecord', () => this.readRecord(id));
+    return record && !RecordStore.#expired(record) ? record : undefined;
+  }
+
+  #write(id: string, record: SessionRecord, ttlSeconds: number): Promise<void> {
+    const timed = { ...record, expiresAt: Date.now() + ttlSeconds * 1000 } as TimedSessionRecord;
+    return this.#io('writeRecord', () => this.writeRecord(id, timed, ttlSeconds));
+  }
+
+  static #expired(record: SessionRecord): boolean {
+    return record.expiresAt !== undefined && record.expiresAt <= Date.now();
+  }
+
+  /**
+   * Runs `operation` after every earlier operation on `id` has settled. The queue entry is
+   * removed when the last queued operation settles.
+   */
+  #serial<T>(id: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(id);
+    const result = previous ? previous.then(operation) : operation();
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(id, tail);
+    void tail.then(() => {
+      if (this.#queues.get(id) === tail) this.#queues.delete(id);
+    });
+    return result;
+  }
+
+  /**
+   * One primitive call, bounded by `callTimeoutSeconds` unless `bounded` is false; a failure that
+   * is not already a {@link SessionError} becomes a `store-error` one (with the failure as its cause).
+   */
+  #io<T>(what: string, call: () => Promise<T>, bounded = true): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (error: unknown): void => {
+        clearTimeout(timer);
+        reject(this.#failure(what, error));
+      };
+      let pending: Promise<T>;
+      try {
+        pending = call();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (bounded && this.#callTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          reject(new SessionError('store-timeout', `${this.constructor.name} did not answer ${what} within ${this.#callTimeoutMs} ms`));
+        }, this.#callTimeoutMs);
+        timer.unref();
+      }
+      Promise.resolve(pending).then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      }, fail);
+    });
+  }
+
+  /** `error` as a {@link SessionError}: itself if it is one, else a `store-error` with it as the cause. */
+  #failure(what: string, error: unknown): SessionError {
+    return SessionError.is(error) ? error : new SessionError('store-error', `${this.constructor.name} failed on ${what}`, { cause: error });
+  }
+
+  /** Operations queued or running now, per id (for tests: the queues must not outlive the work). */
+  protected get busyIds(): number {
+    return this.#queues.size;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Real Redis servers for tests: the machine's Redis (127.0.0.1:6379, or `REDIS_URL`), and Redis
+ * Clusters that a test starts itself (`redis-server` processes on free loopback ports, stopped by
+ * PID).
+ *
+ * Policy: without `CI`, a suite whose server is unreachable is skipped with a printed reason; with
+ * `CI` set (to anything but `false`/`0`) it fails instead, never skips.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { describe, it } from '@jest/globals';
+
+const run = promisify(execFile);
+
+/** The Redis the tests use: `REDIS_URL`, or the machine's default. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** True when running under CI (then an unreachable server fails the suite). */
+export const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
+
+/** A prefix no other test run uses: `test:<label>:<uuid>:`. */
+export function uniquePrefix(label: string): string {
+  return `test:${label}:${randomUUID()}:`;
+}
+
+/**
+ * Resolves `undefined` when a Redis at `url` answers `PING` within a second (`+PONG`, or `-NOAUTH`
+ * for a server that wants the password the URL carries), else why not. Plain TCP, so a failed
+ * probe leaves no client retrying or timer running.
+ */
+export function probeRedis(url: string = REDIS_URL): Promise<string | undefined> {
+  let host: string;
+  let port: number;
+  try {
+    const parsed = new URL(url);
+    host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+    port = Number(parsed.port || 6379);
+  } catch {
+    return Promise.resolve(`REDIS_URL ${url} is not a URL`);
+  }
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    let answer = '';
+    const done = (reason: string | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(() => done(`Redis at ${url} did not answer PING within 1 s`), 1000);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (!answer.includes('\r\n')) return;
+      done(/^(\+PONG|-NOAUTH)/.test(answer) ? undefined : `Redis at ${url} answered ${JSON.stringify(answer.trim())} to PING`);
+    });
+    socket.on('error', (error) => done(`Redis at ${url} is unreachable (${error.message})`));
+  });
+}
+
+/**
+ * Declares `name` with `body` when `unavailable` is undefined. Otherwise, under CI, a suite with
+ * one failing test that gives the reason; without CI, a skipped suite and the reason printed.
+ */
+export function describeWithServer(name: string, unavailable: string | undefined, body: () => void): void {
+  if (unavailable === undefined) {
+    describe(name, body);
+  } else if (IN_CI) {
+    describe(name, () => {
+      it('has its server (CI never skips)', () => {
+        throw new Error(`${name}: ${unavailable}`);
+      });
+    });
+  } else {
+    console.warn(`Skipping "${name}": ${unavailable} (set REDIS_URL, or CI=true to fail instead)`);
+    describe.skip(name, () => {
+      it('needs its server', () => undefined);
+    });
+  }
+}
+
+/** Free loopback TCP ports (held open together so they differ, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function redisCli(...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', args, { timeout: 10_000 });
+  return stdout;
+}
+
+/** Polls `check` every 50 ms until it resolves true, or throws `what` after `ms`. */
+async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** A Redis Cluster of loopback `redis-server` processes started by a test. */
+export interface RunningCluster {
+  /** The masters' client ports on 127.0.0.1. */
+  readonly ports: number[];
+  /** `{ host, port }` of every master, for ioredis `Cluster` and node-redis `createCluster`. */
+  readonly nodes: Array<{ host: string; port: number }>;
+  /** Kills every server by PID and removes their directory. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+// A safety net: a test process that ends without afterAll still takes its servers with it.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Starts a cluster of `masters` masters and no replicas: `redis-server --cluster-enabled yes` on
+ * free loopback ports (no persistence, in a temporary directory), `redis-cli --cluster create`,
+ * then waits until every node reports `cluster_state:ok`.
+ */
+export async function startCluster(masters = 3): Promise<RunningCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
+  const ports = await freePorts(masters * 2);
+  const clientPorts = ports.slice(0, masters);
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            running.delete(child);
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = clientPorts[i]!;
+      const child = spawn(
+        'redis-server',
+        [
+          '--port', String(port),
+          '--bind', '127.0.0.1',
+          '--cluster-enabled', 'yes',
+          '--cluster-port', String(ports[masters + i]),
+          '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+          '--save', '',
+          '--appendonly', 'no',
+          '--dir', dir,
+        ],
+        { stdio: 'ignore' },
+      );
+      children.push(child);
+      running.add(child);
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    }
+    for (const port of clientPorts) {
+      await waitFor(`redis-server on port ${port}`, 5_000, async () => (await redisCli('-p', String(port), 'ping')).trim() === 'PONG');
+    }
+    await redisCli('--cluster', 'create', ...clientPorts.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes');
+    for (const port of clientPorts) {
+      await waitFor(`cluster_state:ok on port ${port}`, 10_000, async () =>
+        (await redisCli('-p', String(port), 'cluster', 'info')).includes('cluster_state:ok'),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ports: clientPorts, nodes: clientPorts.map((port) => ({ host: '127.0.0.1', port })), stop };
+}
