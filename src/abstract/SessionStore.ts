@@ -103,6 +103,16 @@ export abstract class SessionStore {
   abstract ids(): AsyncIterable<string>;
 
   /**
+   * Releases what the store itself owns (timers, connections it opened); a no-op by default.
+   * A store never closes a client the application passed in (a Redis client, a wrapped
+   * express-session store): the application owns those. The DI module calls it when the
+   * container deactivates the default store.
+   */
+  close(): void | Promise<void> {
+    return undefined;
+  }
+
+  /**
    * The data of `id`, or `undefined` when it is missing, expired or destroyed. The fields the
    * middleware keeps beside the data (named `__session.*`) are left out.
    */

@@ -48,7 +48,9 @@ export function sessionModule(options: SessionMiddlewareOptions = {}): Container
     const defaultTtlSeconds = typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? maxAge : undefined;
     bind<SessionStore>(TYPES.SessionStore)
       .toDynamicValue(() => new MemoryStore({ defaultTtlSeconds }))
-      .inSingletonScope();
+      .inSingletonScope()
+      // The container made this store, so it releases it (the sweep timer) when unbinding it.
+      .onDeactivation((store) => store.close());
     bind(SessionMiddleware).toSelf().inSingletonScope();
     bind<SessionMiddleware>(TYPES.SessionMiddleware).toService(SessionMiddleware);
   });

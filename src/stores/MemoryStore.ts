@@ -226,7 +226,7 @@ export class MemoryStore extends SessionStore {
   }
 
   /** Stops the sweep timer; the store stays usable (expiry is still enforced on read). */
-  close(): void {
+  override close(): void {
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
   }

@@ -108,6 +108,15 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       cleanup = undefined;
     });
 
+    describe('close', () => {
+      it('close() settles without an error, twice in a row, and leaves what it was given to the application', async () => {
+        const id = sid();
+        await store.set(id, { kept: true }, 30);
+        await expect(Promise.resolve(store.close())).resolves.toBeUndefined();
+        await expect(Promise.resolve(store.close())).resolves.toBeUndefined();
+      });
+    });
+
     describe('reads', () => {
       it('get and load of a missing id resolve undefined', async () => {
         await expect(store.get(sid())).resolves.toBeUndefined();

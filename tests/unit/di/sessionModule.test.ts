@@ -106,6 +106,26 @@ describe('sessionModule (Inversify)', () => {
     await expect(store.length()).resolves.toBe(1);
   });
 
+  it('closes the default MemoryStore (its sweep timer) when the container unbinds it', async () => {
+    const container = new Container();
+    container.load(sessionModule({ secret, maxAge: 120 }));
+    const store = container.get<SessionStore>(TYPES.SessionStore);
+    const close = jest.spyOn(store, 'close');
+    await container.unbind(TYPES.SessionStore);
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(container.isBound(TYPES.SessionStore)).toBe(false);
+  });
+
+  it('closes nothing the application bound itself (its store, its client)', async () => {
+    const container = containerWith();
+    const mine = new MemoryStore({ sweepIntervalSeconds: 0 });
+    container.rebind(TYPES.SessionStore).toConstantValue(mine);
+    const close = jest.spyOn(mine, 'close');
+    expect(container.get(TYPES.SessionStore)).toBe(mine);
+    await container.unbind(TYPES.SessionStore);
+    expect(close).not.toHaveBeenCalled();
+  });
+
   it('swaps the store with one rebind to a custom class; requests write into it', async () => {
     const container = containerWith();
     container.rebind(TYPES.SessionStore).to(RecordingStore).inSingletonScope();
