@@ -1,5 +1,6 @@
 // What `npm run bench` measures, as data: a new configuration (Redis, Fastify, Koa, Hono, ...) is
 // one more entry in CONFIGS (plus its server file under bench/servers/ when it needs a new one).
+import net from 'node:net';
 
 /** How a configuration relates to the others of its framework. */
 export type Role =
@@ -68,6 +69,55 @@ function moduleMissing(name: string): string | undefined {
   }
 }
 
+/** The Redis of the Redis rows (and of the tests): `REDIS_URL`, or the machine's default. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Undefined when the Redis at `url` answers `PING` within a second (`+PONG`, or `-NOAUTH` for a
+ * server that wants the password the URL carries), else why not. Plain TCP: a failed probe leaves
+ * no client retrying. The same check as tests/support/redisServers.ts (which imports jest).
+ */
+export function probeRedis(url: string = REDIS_URL): Promise<string | undefined> {
+  let host: string;
+  let port: number;
+  try {
+    const parsed = new URL(url);
+    host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+    port = Number(parsed.port || 6379);
+  } catch {
+    return Promise.resolve(`REDIS_URL ${url} is not a URL`);
+  }
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    let answer = '';
+    const done = (reason: string | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(() => done(`Redis at ${url} did not answer PING within 1 s`), 1000);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (!answer.includes('\r\n')) return;
+      done(/^(\+PONG|-NOAUTH)/.test(answer) ? undefined : `Redis at ${url} answered ${JSON.stringify(answer.trim())} to PING`);
+    });
+    socket.on('error', (error) => done(`Redis at ${url} is unreachable (${error.message}; set REDIS_URL)`));
+  });
+}
+
+let redisProbe: Promise<string | undefined> | undefined;
+
+/** Why the Redis rows cannot run (Redis unreachable, a client package missing), or undefined. Probed once per run. */
+async function redisUnavailable(...packages: string[]): Promise<string | undefined> {
+  for (const name of packages) {
+    const missing = moduleMissing(name);
+    if (missing) return missing;
+  }
+  redisProbe ??= probeRedis();
+  return redisProbe;
+}
+
 export const CONFIGS: readonly BenchConfig[] = [
   {
     id: 'express',
@@ -100,6 +150,31 @@ export const CONFIGS: readonly BenchConfig[] = [
     env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'express-session', BENCH_STORE: 'memory' },
     default: true,
     unavailable: () => moduleMissing('express-session'),
+  },
+  // Redis (issue 7): the same scenarios with the sessions in the machine's Redis (`REDIS_URL`
+  // overrides), through node-redis for both; skipped with the reason when Redis does not answer.
+  {
+    id: 'express+library-redis',
+    framework: 'express',
+    label: 'Express 5 + this library (RedisStore, node-redis)',
+    short: 'this library, Redis',
+    role: 'library',
+    peer: 'express+connect-redis',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'library', BENCH_STORE: 'redis' },
+    default: true,
+    unavailable: () => redisUnavailable('redis'),
+  },
+  {
+    id: 'express+connect-redis',
+    framework: 'express',
+    label: 'Express 5 + express-session + connect-redis 9 (node-redis)',
+    short: 'connect-redis',
+    role: 'peer',
+    server: 'express',
+    env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'express-session', BENCH_STORE: 'redis' },
+    default: true,
+    unavailable: () => redisUnavailable('redis', 'express-session', 'connect-redis'),
   },
   // Express 4 is supported too; its rows run with `--all` (they add seven minutes to a full run).
   {
@@ -137,9 +212,6 @@ export const CONFIGS: readonly BenchConfig[] = [
     unavailable: () => moduleMissing('express4') ?? moduleMissing('express-session'),
   },
   // Later rows, for the issues that add them (each against its peer), look like:
-  // { id: 'express+library-redis', framework: 'express', role: 'library', peer: 'express+connect-redis',
-  //   server: 'express', env: { BENCH_EXPRESS: 'express', BENCH_SESSION: 'library', BENCH_STORE: 'redis' },
-  //   default: true, unavailable: () => (process.env.REDIS_URL ? undefined : 'REDIS_URL is not set'), ... },
   // { id: 'fastify', framework: 'fastify', role: 'raw', server: 'fastify', env: { BENCH_SESSION: 'none' }, ... },
   // { id: 'fastify+library-memory', framework: 'fastify', role: 'library', peer: 'fastify+fastify-session-memory', ... },
   // and likewise Koa (koa-session) and Hono (@hono/session).

@@ -29,6 +29,8 @@ const HELP = `Usage: npm run bench -- [flags]
                         load generator (default auto: wrk when installed, else autocannon)
   --configs a,b         only these configuration ids (see bench/configs.ts); writes no docs
   --all                 also the configurations that are off by default (Express 4)
+                        (the Redis rows use REDIS_URL, default redis://127.0.0.1:6379, and are
+                        skipped with the reason when it does not answer PING)
   --memory-count N      sessions stored for the heap-per-session figure (default 100000)
   --flood N             requests with made-up ids for the heap-growth figure (default 100000)
   --no-memory           skip the memory figures
@@ -479,6 +481,13 @@ ${machine.map((line) => `- ${line}`).join('\n')}
   \`req.session.visits = (req.session.visits ?? 0) + 1\`, with \`resave: false, saveUninitialized: true\`),
   \`GET /read\` only reads it; both answer \`{"visits":n}\` with \`res.json\`. The raw framework answers
   \`/count\` with \`{"visits":1}\` and no middleware.
+- Redis rows: the same servers with the sessions in Redis (\`REDIS_URL\`, default
+  \`redis://127.0.0.1:6379\`; the rows are skipped with the reason when it does not answer), both
+  through a node-redis 5 client (\`createClient\`) connected before the server listens: this library
+  with \`RedisStore\` (\`maxAge: 300\`), express-session (same options as above) with connect-redis 9
+  (\`new RedisStore({ client, prefix, ttl: 300 })\`). Each server process has its own key prefix and
+  deletes its keys (\`SCAN\` + \`UNLINK\`) when it stops. Redis runs where the machine runs it, not
+  pinned: it shares the two cores with the server and the load generator.
 - Scenarios: *returning client*: every request carries the cookie that one \`/count\` request got
   before the load, so all connections share one session (as in the issue's measurement); *new
   client*: no cookie, so every request starts (and, on \`/count\`, stores) a new session; *returning
@@ -547,10 +556,14 @@ ${profileSection(existing)}
     chartSections.push({ title: `Throughput ÷ ${raw.cell.config.short} without sessions (1.00 = no session cost)`, bars });
     const versus = table.filter((row) => row.cell.config.framework === framework && row.toPeer);
     if (versus.length) {
+      const peerShort = (row: Row) => CONFIGS.find((config) => config.id === row.cell.config.peer)?.short ?? 'peer';
+      const severalPeers = new Set(versus.map((row) => row.cell.config.peer)).size > 1;
       chartSections.push({
-        title: `This library ÷ express-session on ${raw.cell.config.short}, req/s (above 1.00 = faster)`,
+        title: severalPeers
+          ? `This library ÷ its peer on the same store, ${raw.cell.config.short}, req/s (above 1.00 = faster)`
+          : `This library ÷ ${peerShort(versus[0]!)} on ${raw.cell.config.short}, req/s (above 1.00 = faster)`,
         bars: versus.map((row): ChartBar => ({
-          label: row.cell.scenario.short,
+          label: severalPeers ? `${row.cell.scenario.short} (vs ${peerShort(row)})` : row.cell.scenario.short,
           value: row.toPeer!.median,
           range: [row.toPeer!.min, row.toPeer!.max],
           kind: 'neutral',
