@@ -197,3 +197,108 @@ export async function startCluster(masters = 3): Promise<RunningCluster> {
   }
   return { ports: clientPorts, nodes: clientPorts.map((port) => ({ host: '127.0.0.1', port })), stop };
 }
+
+/**
+ * Resolves `undefined` when `redis-server` can be run (`redis-server --version`), else why not:
+ * the reason a suite that starts its own servers is skipped (or, under CI, fails).
+ */
+export async function redisServerMissing(): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('redis-server', ['--version'], { timeout: 10_000 });
+    return /Redis server v=/.test(stdout) ? undefined : `redis-server --version answered ${JSON.stringify(stdout.trim())}`;
+  } catch (error) {
+    return `redis-server is not installed or cannot run (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+/** One `redis-server` process started by a test, on a free loopback port, controlled by PID. */
+export interface RedisProcess {
+  /** Its client port on 127.0.0.1 (kept across {@link RedisProcess.restart}). */
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  /** The PID of the current process (a new one after each restart). */
+  readonly pid: number;
+  /** Its working directory (where an append-only file goes), removed by {@link RedisProcess.stop}. */
+  readonly dir: string;
+  /** Sends `signal` to the process by PID (`SIGSTOP`, `SIGCONT`, ...). */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILL by PID; resolves once the process has exited. */
+  kill(): Promise<void>;
+  /** Starts the server again with the same port, arguments and directory; resolves once it answers PING. */
+  restart(): Promise<void>;
+  /** Kills the process (SIGCONT first, in case it was stopped) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a standalone `redis-server` on a free loopback port in a temporary directory, and waits
+ * until it answers PING. Without `persistent`, no RDB and no AOF; with it, `appendonly yes` and
+ * `appendfsync always` (every acknowledged write is on disk), so a restart after a kill reloads
+ * what the server acknowledged.
+ */
+export async function startRedisServer(options: { persistent?: boolean } = {}): Promise<RedisProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'redis-server-'));
+  const [port] = await freePorts(1);
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--dir', dir,
+    ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  ];
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const exited = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null;
+  const kill = async (): Promise<void> => {
+    const current = child;
+    if (!current) return;
+    running.delete(current);
+    if (exited(current)) return;
+    await new Promise<void>((resolve) => {
+      current.once('exit', () => resolve());
+      process.kill(current.pid!, 'SIGKILL');
+    });
+  };
+  const launch = async (): Promise<void> => {
+    const started = spawn('redis-server', args, { stdio: 'ignore' });
+    child = started;
+    running.add(started);
+    await new Promise<void>((resolve, reject) => {
+      started.once('spawn', resolve);
+      started.once('error', reject);
+    });
+    await waitFor(`redis-server on port ${port}`, 10_000, async () => {
+      if (exited(started)) throw new Error(`redis-server on port ${port} exited`);
+      return (await probeRedis(url)) === undefined;
+    });
+  };
+  const server: RedisProcess = {
+    port: port!,
+    url,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    dir,
+    signal(signal) {
+      if (child && !exited(child)) process.kill(child.pid!, signal);
+    },
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    async stop() {
+      if (child && !exited(child)) process.kill(child.pid!, 'SIGCONT');
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await launch();
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
