@@ -75,6 +75,8 @@ export class MemoryStore extends SessionStore {
   readonly #tombstones = new Set<string>();
   #sweepTimer: NodeJS.Timeout | undefined;
   #syncOps: SyncStoreOps | undefined;
+  #entryCursor: Iterator<string> | undefined;
+  #tombstoneCursor: Iterator<string> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
@@ -267,10 +269,29 @@ export class MemoryStore extends SessionStore {
     while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       // A flood of logouts must not push live sessions out: tombstones make room among themselves.
       // (A tombstone adds no bytes, so only the entry bound can be what a new tombstone exceeds.)
-      const oldestTombstone = entry.json === null ? this.#tombstones.values().next().value : undefined;
-      const victim = oldestTombstone !== undefined && oldestTombstone !== id ? oldestTombstone : (this.#entries.keys().next().value as string);
+      const oldestTombstone = entry.json === null ? this.#oldestTombstone() : undefined;
+      const victim = oldestTombstone !== undefined && oldestTombstone !== id ? oldestTombstone : this.#oldestEntry();
+      if (victim === undefined) break;
       this.#delete(victim);
     }
+  }
+
+  /**
+   * The least recently used id. A live iterator kept across calls walks the map in insertion
+   * (= use) order; starting a new `keys()` each time would rescan the holes deleted entries
+   * leave at the front, which made eviction cost up to ~100 µs per entry at 100,000 entries.
+   */
+  #oldestEntry(): string | undefined {
+    let next = (this.#entryCursor ??= this.#entries.keys()).next();
+    if (next.done) next = (this.#entryCursor = this.#entries.keys()).next();
+    return next.value;
+  }
+
+  /** The oldest tombstone, the same way (see {@link MemoryStore.#oldestEntry}). */
+  #oldestTombstone(): string | undefined {
+    let next = (this.#tombstoneCursor ??= this.#tombstones.values()).next();
+    if (next.done) next = (this.#tombstoneCursor = this.#tombstones.values()).next();
+    return next.value;
   }
 
   /** Removes `id` (if stored), keeping the tombstone set and the byte total in step. */
