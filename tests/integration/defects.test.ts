@@ -589,7 +589,9 @@ describe('Defect 5: the Web dispatch drops session writes made while a streamed 
     const cookie = `session_id=${cookieValue(first, 'session_id')}`;
     expect(cookieLine(first, 'session_id')).toContain('Max-Age=2');
     const issuedAt = Date.now();
-    await sleep(1200);
+    // The id carries its start in whole seconds: wait until it is 1.1 s old by that clock, so a
+    // refresh is due (lag >= touchAfter) while the unstored id is still valid (< maxAge).
+    await sleep(Math.floor(issuedAt / 1000) * 1000 + 1100 - Date.now());
     const streamed = await mw.dispatch(new Request('http://x/', { headers: { cookie } }), async (req) => {
       const s = mw.sessionOf(req)!;
       // Pulled only when the body is read, after dispatch returned: the write surely follows the headers.
