@@ -1,6 +1,6 @@
 // What `npm run bench` measures, as data: a new configuration (Redis, Fastify, Koa, Hono, ...) is
 // one more entry in CONFIGS (plus its server file under bench/servers/ when it needs a new one).
-import net from 'node:net';
+import { probeRedis } from '../tests/support/redisProbe.js';
 
 /** How a configuration relates to the others of its framework. */
 export type Role =
@@ -69,42 +69,6 @@ function moduleMissing(name: string): string | undefined {
   }
 }
 
-/** The Redis of the Redis rows (and of the tests): `REDIS_URL`, or the machine's default. */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/**
- * Undefined when the Redis at `url` answers `PING` within a second (`+PONG`, or `-NOAUTH` for a
- * server that wants the password the URL carries), else why not. Plain TCP: a failed probe leaves
- * no client retrying. The same check as tests/support/redisServers.ts (which imports jest).
- */
-export function probeRedis(url: string = REDIS_URL): Promise<string | undefined> {
-  let host: string;
-  let port: number;
-  try {
-    const parsed = new URL(url);
-    host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-    port = Number(parsed.port || 6379);
-  } catch {
-    return Promise.resolve(`REDIS_URL ${url} is not a URL`);
-  }
-  return new Promise((resolve) => {
-    const socket = net.connect(port, host);
-    let answer = '';
-    const done = (reason: string | undefined): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(reason);
-    };
-    const timer = setTimeout(() => done(`Redis at ${url} did not answer PING within 1 s`), 1000);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk: Buffer) => {
-      answer += chunk.toString('latin1');
-      if (!answer.includes('\r\n')) return;
-      done(/^(\+PONG|-NOAUTH)/.test(answer) ? undefined : `Redis at ${url} answered ${JSON.stringify(answer.trim())} to PING`);
-    });
-    socket.on('error', (error) => done(`Redis at ${url} is unreachable (${error.message}; set REDIS_URL)`));
-  });
-}
 
 let redisProbe: Promise<string | undefined> | undefined;
 
