@@ -10,7 +10,7 @@ export { MiddlewareBase } from './abstract/MiddlewareBase.js';
 export { SessionStore, type StoredSession } from './abstract/SessionStore.js';
 export { SessionMiddleware } from './concrete/SessionMiddleware.js';
 export { Session } from './concrete/Session.js';
-export { SessionError, type SessionErrorKind } from './concrete/SessionError.js';
+export { SessionError, type SessionErrorKind } from './core/SessionError.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/MemoryStore.js';
 export {
   RedisStore,
@@ -29,11 +29,13 @@ export {
   type ExpressSessionCookie,
   type ExpressStoreCallback,
 } from './stores/ExpressSessionStoreAdapter.js';
-export { TYPES } from './di/TYPES.js';
+export { TYPES } from './abstract/TYPES.js';
 export { sessionModule } from './di/sessionModule.js';
-export type { SessionMiddlewareOptions, SessionCookieOptions, BreakerOptions } from './core/options.js';
+export type { SessionMiddlewareOptions, SessionCookieOptions, BreakerOptions } from './engine/options.js';
 export type { SessionLogger, SessionEvent } from './core/logger.js';
 export type { JsonValue, SessionData, SessionChanges } from './core/json.js';
-export type { SessionState } from './adapters/state.js';
+export type { SessionState } from './engine/state.js';
+export { SessionLifecycle, SessionTurn, type SessionHeader } from './engine/lifecycle.js';
+export type { RequestView } from './engine/SessionEngine.js';
 export type { WebNext } from './adapters/web.js';
 export type { ConnectHandler, ConnectNext, NodeRequest } from './adapters/node.js';

@@ -1,5 +1,5 @@
 import type { SessionChanges, SessionData } from '../core/json.js';
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from '../core/SessionError.js';
 import { takeMeta } from '../core/meta.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Session } from '../concrete/Session.js';
-import type { SessionState } from './state.js';
+import type { SessionState } from '../engine/state.js';
 
 declare global {
   // Express merges this namespace into its Request type, so `req.state` and `req.session` are typed.

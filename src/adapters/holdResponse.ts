@@ -1,7 +1,7 @@
 import { OutgoingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { privateCacheControl } from '../core/cacheControl.js';
-import type { SessionResponseHeaders } from '../core/SessionEngine.js';
+import type { SessionResponseHeaders } from '../engine/SessionEngine.js';
 import type { ConnectNext } from './node.js';
 
 /** What the hold needs from the session layer. */
@@ -15,12 +15,12 @@ export interface HoldHooks {
   settle(): boolean;
   /** After a response that was not held: the last commit, closing the session (a change made right after `end()` still lands). */
   finishLater(): void;
-  /** The id header and cookie for the session as it stands. */
-  headers(): SessionResponseHeaders;
+  /** The id header and cookie for the session as it stands; asked once, as the headers go out. */
+  sessionHeaders(): SessionResponseHeaders;
   /** The id header's name, or `false`. */
-  headerName: string | false;
+  readonly headerName: string | false;
   /** Keep responses that carry the id out of shared caches (the `cacheControl` option). */
-  cacheControl: boolean;
+  readonly cacheControl: boolean;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -91,7 +91,7 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
   const addHeaders = (writeHeadArgs?: unknown[]): void => {
     if (headersAdded || res.headersSent) return;
     headersAdded = true;
-    const { sessionId, setCookie } = hooks.headers();
+    const { sessionId, setCookie } = hooks.sessionHeaders();
     if (hooks.headerName !== false && sessionId !== undefined) res.setHeader(hooks.headerName, sessionId);
     if (setCookie !== undefined && !appendToWriteHeadCookies(writeHeadArgs, setCookie)) appendSetCookie(res, setCookie);
     // A shared cache storing this response would hand the id to the next visitor.
@@ -174,7 +174,7 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
       // that closes the session.
       release();
       addHeaders();
-      queueMicrotask(hooks.finishLater);
+      queueMicrotask(() => hooks.finishLater());
       if (lastByte) write.call(res, lastByte);
       return end.apply(this, args) as ServerResponse;
     }

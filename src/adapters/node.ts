@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Session } from '../concrete/Session.js';
-import type { RequestView, SessionEngine } from '../core/SessionEngine.js';
+import { SessionTurn, type SessionLifecycle } from '../engine/lifecycle.js';
+import type { RequestView } from '../engine/SessionEngine.js';
 import { holdResponseUntilCommitted } from './holdResponse.js';
-import type { SessionRegistry } from './state.js';
 
 /** Connect/Express `next`: call with an error to reach the error handlers. */
 export type ConnectNext = (error?: unknown) => void;
@@ -16,15 +15,40 @@ export type NodeRequest = IncomingMessage & {
 /** A Connect-style middleware, usable with Express and plain `node:http`. */
 export type ConnectHandler = (req: IncomingMessage, res: ServerResponse, next: ConnectNext) => void;
 
-/** The engine's view of a Node request. */
+/**
+ * The engine's view of a Node request. Under Express, `req.secure` (which honours the app's
+ * `trust proxy` setting) decides whether the request is HTTPS; on plain `node:http` the socket
+ * and, with the `trustProxy` option, `X-Forwarded-Proto` do.
+ */
 export function nodeView(req: IncomingMessage): RequestView {
-  return {
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    encrypted: Boolean((req.socket as { encrypted?: boolean } | null)?.encrypted),
-  };
+  const express = typeof (req as { app?: { get?: unknown } }).app?.get === 'function' && 'secure' in req;
+  return express ? new ExpressView(req) : new NodeView(req);
+}
+
+class NodeView implements RequestView {
+  readonly #req: IncomingMessage;
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+  }
+  header(name: string): string | undefined {
+    const value = this.#req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+  get encrypted(): boolean {
+    return Boolean((this.#req.socket as { encrypted?: boolean } | null)?.encrypted);
+  }
+}
+
+class ExpressView extends NodeView {
+  readonly #req: IncomingMessage;
+  constructor(req: IncomingMessage) {
+    super(req);
+    this.#req = req;
+  }
+  /** Asked only when `secure: 'auto'` and a cookie goes out. */
+  get secure(): boolean {
+    return Boolean((this.#req as { secure?: unknown }).secure);
+  }
 }
 
 /**
@@ -32,62 +56,33 @@ export function nodeView(req: IncomingMessage): RequestView {
  * and holds `res.end` until the session is committed (durability, B5). With a store that works
  * synchronously (`MemoryStore`) the session opens without a promise and `next` runs at once.
  */
-export function dispatchNode(
-  engine: SessionEngine,
-  registry: SessionRegistry,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: ConnectNext,
-): Promise<void> {
-  // Mounted twice (app and router): the first mount owns the session.
-  if (registry.get(req) !== undefined) {
-    next();
-    return DONE;
-  }
-  const view = nodeView(req);
-  let opened: Session | null;
+export function dispatchNode(lifecycle: SessionLifecycle<unknown>, req: IncomingMessage, res: ServerResponse, next: ConnectNext): Promise<void> {
+  let begun: SessionTurn | Promise<SessionTurn>;
   try {
-    opened = engine.openNow(view);
+    begun = lifecycle.begin(req, nodeView(req));
   } catch (error) {
     next(error);
     return DONE;
   }
-  if (opened !== null) {
-    proceed(engine, registry, req, res, next, view, opened);
+  if (begun instanceof SessionTurn) {
+    proceed(req, res, next, begun);
     return DONE;
   }
-  return engine.open(view).then(
-    (session) => proceed(engine, registry, req, res, next, view, session),
+  return begun.then(
+    (turn) => proceed(req, res, next, turn),
     (error: unknown) => next(error),
   );
 }
 
 const DONE: Promise<void> = Promise.resolve();
 
-function proceed(
-  engine: SessionEngine,
-  registry: SessionRegistry,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: ConnectNext,
-  view: RequestView,
-  session: Session | undefined,
-): void {
-  registry.attach(req, session);
-  if (session) (req as { session?: Session }).session = session;
-  holdResponseUntilCommitted(
-    res,
-    {
-      commit: () => engine.commit(session),
-      settle: () => session === undefined || session.commitNow(),
-      finishLater: () => {
-        if (session !== undefined && !session.closeIfIdle()) engine.commit(session).catch(() => undefined);
-      },
-      headers: () => engine.responseHeaders(session, view),
-      headerName: engine.options.header,
-      cacheControl: engine.options.cacheControl,
-    },
-    next,
-  );
+function proceed(req: IncomingMessage, res: ServerResponse, next: ConnectNext, turn: SessionTurn): void {
+  // Mounted twice (app and router): the first mount owns the session and the response.
+  if (!turn.owner) {
+    next();
+    return;
+  }
+  if (turn.session) (req as { session?: unknown }).session = turn.session;
+  holdResponseUntilCommitted(res, turn, next);
   next();
 }

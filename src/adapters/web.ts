@@ -1,5 +1,5 @@
-import type { SessionEngine, RequestView, SessionResponseHeaders } from '../core/SessionEngine.js';
-import type { SessionRegistry } from './state.js';
+import type { RequestView, SessionResponseHeaders } from '../engine/SessionEngine.js';
+import type { SessionLifecycle } from '../engine/lifecycle.js';
 import { applyCacheControl } from '../core/cacheControl.js';
 
 /** The next handler of a Web-standard `dispatch`. */
@@ -108,17 +108,15 @@ export function committingBody(
  * The Web-standard dispatch: the session is committed before the response is returned, and
  * again when a body is fully produced (a stream may change the session while it runs).
  */
-export async function dispatchWeb(engine: SessionEngine, registry: SessionRegistry, request: Request, next: WebNext): Promise<Response> {
+export async function dispatchWeb(lifecycle: SessionLifecycle, request: Request, next: WebNext): Promise<Response> {
+  const turn = await lifecycle.begin(request, webView(request));
   // Dispatched twice for one request (nested apps): the first dispatch owns the session.
-  if (registry.get(request) !== undefined) return next(request);
-  const view = webView(request);
-  const session = await engine.open(view);
-  registry.attach(request, session);
+  if (!turn.owner) return next(request);
   const response = await next(request);
-  const streams = session !== undefined && response.body !== null && response.status >= 200 && response.status <= 599;
-  await engine.commit(session, !streams);
-  const options = { headerName: engine.options.header, cacheControl: engine.options.cacheControl };
-  const headers = engine.responseHeaders(session, view);
+  const streams = turn.session !== undefined && response.body !== null && response.status >= 200 && response.status <= 599;
+  await turn.commit(!streams);
+  const options = { headerName: turn.headerName, cacheControl: turn.cacheControl };
+  const headers = turn.sessionHeaders();
   if (!streams) return withSessionHeaders(response, headers, options);
-  return withSessionHeaders(response, headers, options, (body, length) => committingBody(body, length, () => engine.commit(session, true)));
+  return withSessionHeaders(response, headers, options, (body, length) => committingBody(body, length, () => turn.commit(true)));
 }

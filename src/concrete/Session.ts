@@ -1,25 +1,10 @@
 import type { SessionChanges, SessionData } from '../core/json.js';
 import type { SessionStore } from '../abstract/SessionStore.js';
-import type { SessionRuntime } from '../core/runtime.js';
+import type { SessionFactory, SessionInit, SessionRuntime } from '../engine/runtime.js';
 import { ChangeTracker } from '../core/ChangeTracker.js';
 import { assertAppKey, COOKIE_EXPIRES_AT } from '../core/meta.js';
 import { assertKey } from '../core/serialize.js';
-import { SessionError } from './SessionError.js';
-
-/**
- * How a {@link Session} came to be; built by the middleware, not by applications.
- * @internal
- */
-export interface SessionInit {
-  id: string;
-  /** Epoch ms the session began (from its signed id); `undefined` for client-named ids. */
-  startedAt: number | undefined;
-  isNew: boolean;
-  /** The stored record, when there is one, without the middleware's own fields. */
-  stored?: { data: SessionData; expiresAt: number | undefined; cookieExpiresAt: number | undefined };
-  /** The response may carry the id in the header (the client did not present a session cookie). */
-  sendsHeader: boolean;
-}
+import { SessionError } from '../core/SessionError.js';
 
 type Pending = ReturnType<ChangeTracker['take']>;
 
@@ -85,7 +70,7 @@ export class Session<T extends object = SessionData> {
   /** The request's final commit ran: later changes could not be stored and are refused. */
   #closed = false;
 
-  /** @internal */
+  /** @internal Sessions are made by the middleware for each request; applications do not construct them. */
   constructor(runtime: SessionRuntime, init: SessionInit) {
     this.#runtime = runtime;
     this.#id = init.id;
@@ -516,3 +501,6 @@ export class Session<T extends object = SessionData> {
     if (id === this.#id) this.#storeExpiresAt = now + this.#ttl(now) * 1000;
   }
 }
+
+/** @internal The engine's factory of {@link Session}s (the engine knows only its `EngineSession` interface). */
+export const createSession: SessionFactory<Session> = (runtime, init) => new Session(runtime, init);

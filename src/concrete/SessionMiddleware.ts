@@ -2,15 +2,16 @@ import { inject, injectable, optional } from 'inversify';
 import { MiddlewareBase } from '../abstract/MiddlewareBase.js';
 import type { SessionStore } from '../abstract/SessionStore.js';
 import { dispatchNode, type ConnectHandler, type ConnectNext, type NodeRequest } from '../adapters/node.js';
-import { SessionRegistry } from '../adapters/state.js';
+import { SessionRegistry } from '../engine/state.js';
+import { SessionLifecycle } from '../engine/lifecycle.js';
 import { dispatchWeb, isWebRequest, type WebNext } from '../adapters/web.js';
-import { resolveOptions, type SessionMiddlewareOptions } from '../core/options.js';
-import { SessionEngine } from '../core/SessionEngine.js';
-import { TYPES } from '../di/TYPES.js';
+import { resolveOptions, type SessionMiddlewareOptions } from '../engine/options.js';
+import { SessionEngine } from '../engine/SessionEngine.js';
+import { TYPES } from '../abstract/TYPES.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { SessionData } from '../core/json.js';
-import type { Session } from './Session.js';
-import { SessionError } from './SessionError.js';
+import { createSession, type Session } from './Session.js';
+import { SessionError } from '../core/SessionError.js';
 
 let warnedNoSecret = false;
 
@@ -35,8 +36,12 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
   readonly sessionCookie: string | false;
   /** Idle timeout in seconds. */
   readonly maxAge: number;
+  /**
+   * The framework-free request lifecycle every adapter is written on: begin, commit, headers.
+   * Use it to serve a framework that has no adapter here (see `docs/frameworks.md`).
+   */
+  readonly lifecycle: SessionLifecycle<Session>;
   readonly #engine: SessionEngine;
-  readonly #registry = new SessionRegistry();
 
   /**
    * @param options - see {@link SessionMiddlewareOptions}; all optional.
@@ -58,7 +63,8 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
     this.sessionHeader = resolved.header;
     this.sessionCookie = resolved.cookieName;
     this.maxAge = resolved.maxAge;
-    this.#engine = new SessionEngine(resolved, store);
+    this.#engine = new SessionEngine(resolved, store, createSession);
+    this.lifecycle = new SessionLifecycle<Session>(this.#engine, new SessionRegistry());
     if (resolved.generatedSecret) this.#warnNoSecret();
   }
 
@@ -67,14 +73,14 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
   /** Express/Connect: `app.use((req, res, next) => sessionMiddleware.dispatch(req, next))`. */
   dispatch(request: NodeRequest, next: ConnectNext): Promise<void>;
   dispatch(request: Request | NodeRequest, next: WebNext | ConnectNext): Promise<Response | void> {
-    if (isWebRequest(request)) return dispatchWeb(this.#engine, this.#registry, request, next as WebNext);
+    if (isWebRequest(request)) return dispatchWeb(this.lifecycle, request, next as WebNext);
     const res = (request as NodeRequest | undefined)?.res;
     if (!res) {
       return Promise.reject(
         new SessionError('unsupported-request', 'dispatch needs a Web Request or an Express request (with req.res); use .express() for plain node:http'),
       );
     }
-    return dispatchNode(this.#engine, this.#registry, request as NodeRequest, res, next as ConnectNext);
+    return dispatchNode(this.lifecycle, request as NodeRequest, res, next as ConnectNext);
   }
 
   /**
@@ -90,7 +96,7 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
    */
   express(): ConnectHandler {
     return (req, res, next) => {
-      void dispatchNode(this.#engine, this.#registry, req, res, next);
+      void dispatchNode(this.lifecycle, req, res, next);
     };
   }
 
@@ -99,7 +105,7 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
    * with your data: `sessionOf<{ visits: number }>(request)`.
    */
   sessionOf<T extends object = SessionData>(request: object): Session<T> | undefined {
-    return this.#registry.get(request) as Session<T> | undefined;
+    return this.lifecycle.sessionOf(request) as Session<T> | undefined;
   }
 
   #warnNoSecret(): void {

@@ -1,5 +1,5 @@
 import type { SessionChanges, SessionData } from './json.js';
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from './SessionError.js';
 import { assertKey, toJson } from './serialize.js';
 
 /** The write a {@link ChangeTracker} asks for: the whole record, or only the changed fields. */

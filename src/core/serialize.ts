@@ -1,4 +1,4 @@
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from './SessionError.js';
 import type { SessionData } from './json.js';
 
 /** Keys no store accepts: writing them to a plain object would change its prototype. */

@@ -1,10 +1,10 @@
 import { ContainerModule } from 'inversify';
 import type { SessionStore } from '../abstract/SessionStore.js';
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from '../core/SessionError.js';
 import { SessionMiddleware } from '../concrete/SessionMiddleware.js';
-import type { SessionMiddlewareOptions } from '../core/options.js';
+import type { SessionMiddlewareOptions } from '../engine/options.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
-import { TYPES } from './TYPES.js';
+import { TYPES } from '../abstract/TYPES.js';
 
 /** The inversify versions this library works with; the same range as `peerDependencies.inversify`. */
 const SUPPORTED_INVERSIFY = '^7.0.0 || ^8.0.0';

@@ -1,4 +1,4 @@
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from '../core/SessionError.js';
 import type { SessionData } from '../core/json.js';
 import { RecordStore, type RecordStoreOptions, type SessionRecord, type TimedSessionRecord } from './RecordStore.js';
 

@@ -1,8 +1,8 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from '../core/SessionError.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
-import { MAX_TIMER_SECONDS } from '../core/options.js';
-import { SYNC_OPS, type SyncStoreOps } from '../core/syncStore.js';
+import { MAX_TIMER_SECONDS } from '../core/timers.js';
+import { SYNC_OPS, type SyncStoreOps } from '../abstract/syncStore.js';
 import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
 
 /** Default of {@link MemoryStoreOptions.maxBytes}: 64 MiB of JSON text. */

@@ -1,5 +1,5 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
-import { SessionError } from '../concrete/SessionError.js';
+import { SessionError } from '../core/SessionError.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
 import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
 

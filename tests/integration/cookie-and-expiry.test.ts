@@ -16,10 +16,11 @@ afterEach(async () => {
   for (const store of stores.splice(0)) store.close();
 });
 
-async function start(options: SessionMiddlewareOptions, store: SessionStore = new MemoryStore({ sweepIntervalSeconds: 0 })) {
+async function start(options: SessionMiddlewareOptions, store: SessionStore = new MemoryStore({ sweepIntervalSeconds: 0 }), trustProxy?: boolean) {
   if (store instanceof MemoryStore) stores.push(store);
   const mw = new SessionMiddleware({ secret: SECRET, sessionStorage: store, ...options });
   const app = express();
+  if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
   app.use(mw.express());
   app.get('/', async (req, res) => {
     res.json({ visits: await req.session.increment('visits') });
@@ -60,8 +61,8 @@ describe('cookie attributes in real responses', () => {
 });
 
 describe('secure: auto behind a proxy', () => {
-  it('believes X-Forwarded-Proto only with trustProxy', async () => {
-    const trusting = await start({ trustProxy: true });
+  it("under Express, the app's own 'trust proxy' setting decides (req.secure), not the trustProxy option", async () => {
+    const trusting = await start({}, undefined, true);
     const behindTls = await fetch(trusting.server.url, { headers: { 'X-Forwarded-Proto': 'https' } });
     expect(cookieLine(behindTls, 'session_id')).toMatch(/; Secure;/);
     const plain = await fetch(trusting.server.url, { headers: { 'X-Forwarded-Proto': 'http' } });
@@ -70,6 +71,10 @@ describe('secure: auto behind a proxy', () => {
     const distrusting = await start({});
     const spoofed = await fetch(distrusting.server.url, { headers: { 'X-Forwarded-Proto': 'https' } });
     expect(cookieLine(spoofed, 'session_id')).not.toMatch(/Secure/);
+    // trustProxy is for node:http and Web only: it cannot make Express believe a header it does not trust.
+    const optionOnly = await start({ trustProxy: true }, undefined, false);
+    const ignored = await fetch(optionOnly.server.url, { headers: { 'X-Forwarded-Proto': 'https' } });
+    expect(cookieLine(ignored, 'session_id')).not.toMatch(/Secure/);
   });
 });
 

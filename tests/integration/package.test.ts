@@ -36,12 +36,28 @@ describe('published build', () => {
         'RedisStore',
         'Session',
         'SessionError',
+        'SessionLifecycle',
         'SessionMiddleware',
         'SessionStore',
+        'SessionTurn',
         'TYPES',
         'sessionModule',
       ].sort(),
     );
+  });
+
+  it("keeps the engine's internals out of the published typings of Session and SessionTurn", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const session = await readFile(new URL('../../dist/concrete/Session.d.ts', import.meta.url), 'utf8');
+    expect(session).toMatch(/increment\(/);
+    for (const internal of ['commit(', 'markSent(', 'cookieMaxAge(', 'commitNow(', 'closeIfIdle(', 'get cookieDue', 'get idle', 'constructor(', 'createSession']) {
+      expect([internal, session.includes(internal)]).toEqual([internal, false]);
+    }
+    const lifecycle = await readFile(new URL('../../dist/engine/lifecycle.d.ts', import.meta.url), 'utf8');
+    expect(lifecycle).toMatch(/headers\(/);
+    for (const internal of ['settle(', 'finishLater(', 'sessionHeaders(', 'constructor(']) {
+      expect([internal, lifecycle.includes(internal)]).toEqual([internal, false]);
+    }
   });
 
   it('packs dist JS and typings, README, LICENSE and the docs guides; no source maps, no docs/api, no src', async () => {

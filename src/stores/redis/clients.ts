@@ -5,7 +5,7 @@
  * free of both libraries): nothing in this package imports `ioredis` or `redis` at runtime, so an
  * application that installed neither can still import the package.
  */
-import { SessionError } from '../../concrete/SessionError.js';
+import { SessionError } from '../../core/SessionError.js';
 
 /** What an ioredis `Redis` (a connection to one server or to one node of a cluster) offers the store. */
 export interface IoRedisLike {

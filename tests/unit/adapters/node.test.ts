@@ -8,10 +8,12 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { dispatchNode, nodeView } from '../../../src/adapters/node.js';
-import { SessionRegistry } from '../../../src/adapters/state.js';
-import type { RequestView } from '../../../src/core/SessionEngine.js';
-import { SessionEngine } from '../../../src/core/SessionEngine.js';
-import { resolveOptions } from '../../../src/core/options.js';
+import { SessionRegistry } from '../../../src/engine/state.js';
+import type { RequestView } from '../../../src/engine/SessionEngine.js';
+import { createSession } from '../../../src/concrete/Session.js';
+import { SessionLifecycle } from '../../../src/engine/lifecycle.js';
+import { SessionEngine } from '../../../src/engine/SessionEngine.js';
+import { resolveOptions } from '../../../src/engine/options.js';
 import { MemoryStore, type Session, type SessionChanges, type SessionMiddlewareOptions } from '../../../src/index.js';
 import { ISSUED_ID, listenHandler, sleep, type Running } from '../../support/http.js';
 
@@ -112,18 +114,18 @@ describe('adapters/node', () => {
   async function serve(route: Route, store: MemoryStore = new MemoryStore({ sweepIntervalSeconds: 0 }), options: SessionMiddlewareOptions = {}): Promise<Harness> {
     const resolved = resolveOptions({ secret: SECRET, ...options });
     store.defaultTtlSeconds = resolved.maxAge;
-    const engine = new SessionEngine(resolved, store);
-    const registry = new SessionRegistry();
+    const engine = new SessionEngine(resolved, store, createSession);
+    const lifecycle = new SessionLifecycle(engine, new SessionRegistry());
     const errors: unknown[] = [];
     const server = await listenHandler((req, res) => {
-      void dispatchNode(engine, registry, req, res, (error) => {
+      void dispatchNode(lifecycle, req, res, (error) => {
         if (error) {
           errors.push(error);
           res.statusCode = 500;
           res.end('next-error');
           return;
         }
-        Promise.resolve(route(req, res, registry.get(req)!)).catch((routeError: unknown) => {
+        Promise.resolve(route(req, res, lifecycle.sessionOf(req) as Session)).catch((routeError: unknown) => {
           errors.push(routeError);
           res.destroy();
         });

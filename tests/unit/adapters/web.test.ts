@@ -7,7 +7,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isWebRequest, webView, withSessionHeaders } from '../../../src/adapters/web.js';
-import type { SessionResponseHeaders } from '../../../src/core/SessionEngine.js';
+import type { SessionResponseHeaders } from '../../../src/engine/SessionEngine.js';
 import { listenHandler, type Running } from '../../support/http.js';
 
 const ID = 'QUJDREVGR0hJSktMTU5PUA.tp3x28.YWJjZGVmZ2hpamtsbW5vcHFy';

@@ -4,8 +4,9 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { resolveOptions } from '../../../src/core/options.js';
-import { SessionEngine } from '../../../src/core/SessionEngine.js';
+import { resolveOptions } from '../../../src/engine/options.js';
+import { SessionEngine } from '../../../src/engine/SessionEngine.js';
+import { createSession } from '../../../src/concrete/Session.js';
 import { MemoryStore, type Session } from '../../../src/index.js';
 
 // Few keys and many objects, so that sequences touching one object from several sides are common.
@@ -48,7 +49,7 @@ describe('Session (model-based)', () => {
       fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
         const store = new MemoryStore({ sweepIntervalSeconds: 0 });
         stores.push(store);
-        const engine = new SessionEngine(resolveOptions({ secret: 'model-based-test-secret-32-chars!!' }), store);
+        const engine = new SessionEngine(resolveOptions({ secret: 'model-based-test-secret-32-chars!!' }), store, createSession);
         const view = (id?: string) => ({ header: (name: string) => (name === 'x-session-id' ? id : undefined), encrypted: false });
         let session = (await engine.open(view())) as Session;
         const model: Record<string, unknown> = {};

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { SessionEngine, type RequestView } from '../../../src/core/SessionEngine.js';
-import { resolveOptions } from '../../../src/core/options.js';
+import { SessionEngine, type RequestView } from '../../../src/engine/SessionEngine.js';
+import { createSession } from '../../../src/concrete/Session.js';
+import { resolveOptions } from '../../../src/engine/options.js';
 import {
   MemoryStore,
   Session,
@@ -50,21 +51,21 @@ function view(id?: string): RequestView {
 describe('Session', () => {
   let store: RecordingStore;
 
-  function engine(options: SessionMiddlewareOptions = {}): SessionEngine {
+  function engine(options: SessionMiddlewareOptions = {}): SessionEngine<Session> {
     const resolved = resolveOptions({ secret: SECRET, ...options });
     store.defaultTtlSeconds = resolved.maxAge;
-    return new SessionEngine(resolved, store);
+    return new SessionEngine(resolved, store, createSession);
   }
 
   /** Opens a session for `id` (or a new one): one request's worth. */
-  async function open(e: SessionEngine, id?: string): Promise<Session> {
+  async function open(e: SessionEngine<Session>, id?: string): Promise<Session> {
     const session = await e.open(view(id));
     if (!session) throw new Error('no session');
     return session;
   }
 
   /** A stored session holding `data`; the write calls are forgotten. */
-  async function stored(e: SessionEngine, data: SessionData): Promise<string> {
+  async function stored(e: SessionEngine<Session>, data: SessionData): Promise<string> {
     const session = await open(e);
     for (const [key, value] of Object.entries(data)) session.set(key, value);
     await e.commit(session);
@@ -426,7 +427,7 @@ describe('Session', () => {
       jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
     });
 
-    async function request(e: SessionEngine, id: string, change?: (s: Session) => void): Promise<Session> {
+    async function request(e: SessionEngine<Session>, id: string, change?: (s: Session) => void): Promise<Session> {
       const s = await open(e, id);
       change?.(s);
       await e.commit(s);

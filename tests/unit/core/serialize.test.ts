@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { SessionError } from '../../../src/concrete/SessionError.js';
+import { SessionError } from '../../../src/core/SessionError.js';
 import { assertKey, recordFromJson, recordToJson, toJson } from '../../../src/core/serialize.js';
 
 /** The SessionError `run` throws (fails the test if it throws anything else, or nothing). */

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { resolveOptions } from '../../../src/core/options.js';
+import { resolveOptions } from '../../../src/engine/options.js';
 import { MemoryStore, SessionError, SessionMiddleware, type SessionMiddlewareOptions } from '../../../src/index.js';
 import { caught } from '../../support/errors.js';
 

@@ -1,14 +1,13 @@
 import type { SessionStore, StoredSession } from '../abstract/SessionStore.js';
-import { Session } from '../concrete/Session.js';
-import { SessionError } from '../concrete/SessionError.js';
-import { readCookies, serializeCookie } from './cookie.js';
-import { IdTokens, isWellFormedId } from './idToken.js';
-import { EventLog, type SessionEvent } from './logger.js';
-import { CircuitBreaker } from './breaker.js';
-import { takeMeta } from './meta.js';
-import { syncOpsOf, type SyncStoreOps } from './syncStore.js';
+import { SessionError } from '../core/SessionError.js';
+import { readCookies, serializeCookie } from '../core/cookie.js';
+import { IdTokens, isWellFormedId } from '../core/idToken.js';
+import { EventLog, type SessionEvent } from '../core/logger.js';
+import { CircuitBreaker } from '../core/breaker.js';
+import { takeMeta } from '../core/meta.js';
+import { syncOpsOf, type SyncStoreOps } from '../abstract/syncStore.js';
 import type { ResolvedOptions } from './options.js';
-import type { SessionRuntime } from './runtime.js';
+import type { EngineSession, SessionFactory, SessionRuntime } from './runtime.js';
 
 /** The framework-neutral view of a request: all the engine reads from it. */
 export interface RequestView {
@@ -16,6 +15,12 @@ export interface RequestView {
   header(name: string): string | undefined;
   /** True when the request reached this process over TLS. */
   readonly encrypted: boolean;
+  /**
+   * The framework's own answer to "is this request HTTPS?", its trust-proxy settings applied
+   * (Express's `req.secure`, Fastify's `request.protocol`, Koa's `ctx.secure`). When present it
+   * decides `secure: 'auto'`, and the `trustProxy` option is not consulted.
+   */
+  readonly secure?: boolean;
 }
 
 /** Headers to add to the response: `sessionId` for the header transport, `setCookie` to append. */
@@ -50,7 +55,7 @@ interface PendingCall {
   readonly expire: () => void;
 }
 
-type Outcome = { readonly session: Session; readonly stored: boolean } | { readonly rejected: NonNullable<SessionEvent['reason']> };
+type Outcome<S> = { readonly session: S; readonly stored: boolean } | { readonly rejected: NonNullable<SessionEvent['reason']> };
 
 /**
  * The session lifecycle, free of any framework: recognise the presented id (or issue one),
@@ -58,7 +63,7 @@ type Outcome = { readonly session: Session; readonly stored: boolean } | { reado
  */
 const NO_HEADERS: SessionResponseHeaders = Object.freeze({ sessionId: undefined, setCookie: undefined });
 
-export class SessionEngine implements SessionRuntime {
+export class SessionEngine<S extends EngineSession = EngineSession> implements SessionRuntime {
   readonly store: SessionStore;
   readonly log: EventLog;
   readonly maxAgeMs: number;
@@ -76,8 +81,11 @@ export class SessionEngine implements SessionRuntime {
   readonly #tickMs: number;
   readonly #callDeadlineMs: number;
   readonly #breaker: CircuitBreaker | undefined;
+  readonly #create: SessionFactory<S>;
 
-  constructor(options: ResolvedOptions, store: SessionStore) {
+  /** `create` makes the session objects (the middleware passes one that builds `Session`s). */
+  constructor(options: ResolvedOptions, store: SessionStore, create: SessionFactory<S>) {
+    this.#create = create;
     this.options = options;
     this.store = store;
     this.log = new EventLog(options.logger);
@@ -97,7 +105,7 @@ export class SessionEngine implements SessionRuntime {
    * The session for a request. Rejects with a `SessionError` when the store fails, unless
    * `onStoreError` is `'continue'`, in which case it resolves `undefined` (no session).
    */
-  async open(view: RequestView): Promise<Session | undefined> {
+  async open(view: RequestView): Promise<S | undefined> {
     const choice = this.#choose(view);
     let step = choice.next();
     while (!step.done) {
@@ -123,7 +131,7 @@ export class SessionEngine implements SessionRuntime {
     return syncOpsOf(this.store);
   }
 
-  openNow(view: RequestView): Session | null {
+  openNow(view: RequestView): S | null {
     const sync = this.sync;
     if (!sync) return null;
     const choice = this.#choose(view);
@@ -137,15 +145,15 @@ export class SessionEngine implements SessionRuntime {
    * what the store holds under it. Among several valid cookies, one holding data wins over an
    * issued id that stored nothing (which anyone can obtain and plant from a sibling subdomain).
    */
-  *#choose(view: RequestView): Generator<string, Session, StoredSession | undefined> {
+  *#choose(view: RequestView): Generator<string, S, StoredSession | undefined> {
     const presented = this.#presented(view);
     const sendsHeader = this.#headerKey !== undefined && !presented.cookie;
     let first: { id: string; reason: NonNullable<SessionEvent['reason']> } | undefined;
-    let adoptable: Session | undefined;
+    let adoptable: S | undefined;
     let loads = 0;
     for (const id of presented.ids) {
       const check = this.#check(id);
-      let outcome: Outcome;
+      let outcome: Outcome<S>;
       if (typeof check !== 'object') {
         // Planted cookies cannot make us read the store more than MAX_COOKIE_TRIES times.
         outcome = ++loads > MAX_COOKIE_TRIES ? { rejected: 'not-issued' } : this.#outcome(id, check, yield id, sendsHeader);
@@ -164,7 +172,7 @@ export class SessionEngine implements SessionRuntime {
     return this.#fresh(sendsHeader);
   }
 
-  #loaded(session: Session): Session {
+  #loaded(session: S): S {
     this.log.emit('loaded', session.id);
     return session;
   }
@@ -185,25 +193,25 @@ export class SessionEngine implements SessionRuntime {
   }
 
   /** A session for `presented` given what the store holds under it, or why it is refused. */
-  #outcome(presented: string, startedAt: number | undefined, found: StoredSession | undefined, sendsHeader: boolean): Outcome {
+  #outcome(presented: string, startedAt: number | undefined, found: StoredSession | undefined, sendsHeader: boolean): Outcome<S> {
     const now = Date.now();
     if (found?.state === 'destroyed') return { rejected: 'destroyed' };
     if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
       const data = found.data;
       const { cookieExpiresAt } = takeMeta(data);
       const stored = { data, expiresAt: found.expiresAt, cookieExpiresAt };
-      return { session: new Session(this, { id: presented, startedAt, isNew: false, stored, sendsHeader }), stored: true };
+      return { session: this.#create(this, { id: presented, startedAt, isNew: false, stored, sendsHeader }), stored: true };
     }
     // Nothing stored: an id we issued is valid for maxAge after its start; a client's is adopted.
     if (startedAt !== undefined && now >= startedAt + this.maxAgeMs) return { rejected: 'expired' };
-    return { session: new Session(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader }), stored: false };
+    return { session: this.#create(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader }), stored: false };
   }
 
   /**
    * Writes the session's changes (or a due refresh); honours `onStoreError`. With `close`, it is
    * the request's last commit: later changes to the session are refused.
    */
-  async commit(session: Session | undefined, close = true): Promise<void> {
+  async commit(session: EngineSession | undefined, close = true): Promise<void> {
     if (!session) return;
     try {
       await session.commit(close);
@@ -219,7 +227,7 @@ export class SessionEngine implements SessionRuntime {
    * scripts of a cookie client never read the `HttpOnly` id; neither carries an id that was
    * regenerated or destroyed since the request began.
    */
-  responseHeaders(session: Session | undefined, view: RequestView): SessionResponseHeaders {
+  responseHeaders(session: EngineSession | undefined, view: RequestView): SessionResponseHeaders {
     if (!session) return NO_HEADERS;
     const { cookieName, header } = this.options;
     if (session.isDestroyed) {
@@ -323,12 +331,12 @@ export class SessionEngine implements SessionRuntime {
     return this.#tokens.issue(startedAt);
   }
 
-  #fresh(sendsHeader: boolean): Session {
+  #fresh(sendsHeader: boolean): S {
     // The token keeps whole seconds; the session keeps the exact start so its first cookie says maxAge.
     const startedAt = Date.now();
     const id = this.#tokens.issue(startedAt);
     this.log.emit('created', id);
-    return new Session(this, { id, startedAt, isNew: true, sendsHeader });
+    return this.#create(this, { id, startedAt, isNew: true, sendsHeader });
   }
 
   /**
@@ -351,6 +359,8 @@ export class SessionEngine implements SessionRuntime {
   #secure(view: RequestView): boolean {
     const { secure, trustProxy } = this.options;
     if (secure !== 'auto') return secure;
+    const framework = view.secure;
+    if (framework !== undefined) return framework;
     if (view.encrypted) return true;
     if (!trustProxy) return false;
     const proto = view.header('x-forwarded-proto');

@@ -1,8 +1,9 @@
+import { MAX_TIMER_SECONDS } from '../core/timers.js';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../abstract/SessionStore.js';
-import { SessionError } from '../concrete/SessionError.js';
-import { TOKEN, type CookieAttributes } from './cookie.js';
-import type { SessionLogger } from './logger.js';
+import { SessionError } from '../core/SessionError.js';
+import { TOKEN, type CookieAttributes } from '../core/cookie.js';
+import type { SessionLogger } from '../core/logger.js';
 
 /** Attributes of the session cookie. */
 export interface SessionCookieOptions {
@@ -12,7 +13,7 @@ export interface SessionCookieOptions {
   sameSite?: 'lax' | 'strict' | 'none' | false;
   /**
    * `true` always sets `Secure`; `'auto'` sets it when the request came over HTTPS (behind a
-   * proxy, see `trustProxy`); `false` never. `__Host-` and `__Secure-` cookies need `true`.
+   * proxy: the framework's trust-proxy setting, or `trustProxy` on node:http and Web); `false` never. `__Host-` and `__Secure-` cookies need `true`.
    * @defaultValue 'auto'
    */
   secure?: boolean | 'auto';
@@ -85,7 +86,13 @@ export interface SessionMiddlewareOptions {
   onStoreError?: 'error' | 'continue';
   /** Receives lifecycle events with hashed ids. @defaultValue none (events are dropped) */
   logger?: SessionLogger;
-  /** Believe `X-Forwarded-Proto` for `secure: 'auto'` (only behind a proxy you control). @defaultValue false */
+  /**
+   * Believe `X-Forwarded-Proto` for `secure: 'auto'` (only behind a proxy you control), on
+   * `node:http` and the Web `dispatch`. Frameworks with a trust-proxy setting of their own
+   * decide themselves, and this option is not consulted there: Express (`app.set('trust proxy',
+   * ...)`), Fastify (`trustProxy`) and Koa (`app.proxy`).
+   * @defaultValue false
+   */
   trustProxy?: boolean;
   /**
    * Keep responses that carry the session id out of shared caches: `Cache-Control: no-store`
@@ -164,8 +171,6 @@ function seconds(name: string, value: unknown, fallback: number, min: number, ma
   return value;
 }
 
-/** Node timers overflow past 2^31-1 ms (and then fire after 1 ms), so timer options stop there. */
-export const MAX_TIMER_SECONDS = 2_147_483;
 
 /**
  * Options this middleware knows, and what to use instead of the names a user coming from

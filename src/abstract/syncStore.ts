@@ -1,5 +1,5 @@
-import type { StoredSession } from '../abstract/SessionStore.js';
-import type { SessionChanges, SessionData } from './json.js';
+import type { StoredSession } from './SessionStore.js';
+import type { SessionChanges, SessionData } from '../core/json.js';
 
 /**
  * The operations of a store whose work is done by the time the call returns (the in-process

@@ -5,9 +5,10 @@
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SessionRegistry } from '../../../src/adapters/state.js';
-import { SessionEngine } from '../../../src/core/SessionEngine.js';
-import { resolveOptions } from '../../../src/core/options.js';
+import { SessionRegistry } from '../../../src/engine/state.js';
+import { SessionEngine } from '../../../src/engine/SessionEngine.js';
+import { createSession } from '../../../src/concrete/Session.js';
+import { resolveOptions } from '../../../src/engine/options.js';
 import { MemoryStore, type Session, type SessionState } from '../../../src/index.js';
 
 const SECRET = 'test-secret-of-at-least-32-characters!!';
@@ -29,7 +30,7 @@ describe('adapters/state: SessionRegistry', () => {
   async function freshSession(): Promise<{ session: Session; store: MemoryStore }> {
     const store = new MemoryStore({ sweepIntervalSeconds: 0 });
     stores.push(store);
-    const engine = new SessionEngine(resolveOptions({ secret: SECRET }), store);
+    const engine = new SessionEngine(resolveOptions({ secret: SECRET }), store, createSession);
     const session = await engine.open({ header: () => undefined, encrypted: false });
     if (!session) throw new Error('the engine opened no session');
     return { session, store };

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { SessionEngine, type RequestView } from '../../../src/core/SessionEngine.js';
-import { resolveOptions } from '../../../src/core/options.js';
+import { SessionEngine, type RequestView } from '../../../src/engine/SessionEngine.js';
+import { createSession, type Session } from '../../../src/concrete/Session.js';
+import { resolveOptions } from '../../../src/engine/options.js';
 import { IdTokens } from '../../../src/core/idToken.js';
 import type { SessionEvent, SessionLogger } from '../../../src/core/logger.js';
 import { hashId } from '../../../src/core/logger.js';
@@ -30,16 +31,16 @@ function view(headers: Record<string, string> = {}, encrypted = false): RequestV
   return { header: (name) => lower[name], encrypted };
 }
 
-describe('SessionEngine', () => {
+describe('SessionEngine<Session>', () => {
   const stores: MemoryStore[] = [];
   let rejected: SessionEvent[];
   let logger: SessionLogger;
 
-  function engine(options: SessionMiddlewareOptions = {}, store: MemoryStore = new CountingStore({ sweepIntervalSeconds: 0 })): SessionEngine {
+  function engine(options: SessionMiddlewareOptions = {}, store: MemoryStore = new CountingStore({ sweepIntervalSeconds: 0 })): SessionEngine<Session> {
     stores.push(store);
     const resolved = resolveOptions({ secret: SECRET, logger, ...options });
     store.defaultTtlSeconds = resolved.maxAge;
-    return new SessionEngine(resolved, store);
+    return new SessionEngine(resolved, store, createSession);
   }
 
   beforeEach(() => {

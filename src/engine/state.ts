@@ -1,9 +1,9 @@
-import type { Session } from '../concrete/Session.js';
+import type { EngineSession as Session } from './runtime.js';
 
 /** What the middleware puts at `request.state` (as the Python package's `request.state`). */
 export interface SessionState {
   /**
-   * The id of the request's session; follows {@link Session.regenerate}. Typed as a string for
+   * The id of the request's session; follows `Session.regenerate`. Typed as a string for
    * the common case; it is `undefined` only when `onStoreError: 'continue'` served the request
    * without a session.
    */

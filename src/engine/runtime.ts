@@ -1,0 +1,74 @@
+import type { SessionStore } from '../abstract/SessionStore.js';
+import type { SessionData } from '../core/json.js';
+import type { EventLog } from '../core/logger.js';
+
+/**
+ * What a {@link Session} needs from the middleware that made it.
+ * @internal
+ */
+export interface SessionRuntime {
+  readonly store: SessionStore;
+  readonly log: EventLog;
+  /** Milliseconds a session that stored nothing lives after its start, and the idle timeout. */
+  readonly maxAgeMs: number;
+  /** Milliseconds between TTL refreshes of an unchanged session. */
+  readonly touchAfterMs: number;
+  /** Runs one store call, bounded by `storeTimeout`, failures turned into `SessionError`s. */
+  call<T>(what: string, op: () => Promise<T>): Promise<T>;
+  /** The TTL of a write now: `maxAge`, cut short by the absolute timeout. */
+  ttlSeconds(startedAt: number | undefined, now: number): number;
+  /** A new signed id for a session that began at `startedAt`. */
+  issueId(startedAt: number): string;
+  /** The store's synchronous operations, when it has them (`MemoryStore`). */
+  readonly sync: import('../abstract/syncStore.js').SyncStoreOps | undefined;
+  /** Largest session, in bytes of JSON. */
+  readonly maxSessionBytes: number;
+  /** The session cookie transport is on. */
+  readonly cookieTransport: boolean;
+  /** Notes that `id` was regenerated or destroyed: responses in flight must not send it again. */
+  ended(id: string): void;
+  /** True when this process saw `id` regenerated or destroyed recently. */
+  hasEnded(id: string): boolean;
+}
+
+/** How a session came to be; built by the engine, not by applications. */
+export interface SessionInit {
+  /** The id. */
+  id: string;
+  /** Epoch ms the session began (from its signed id); `undefined` for client-named ids. */
+  startedAt: number | undefined;
+  /** True when this request created it. */
+  isNew: boolean;
+  /** The stored record, when there is one, without the middleware's own fields. */
+  stored?: { data: SessionData; expiresAt: number | undefined; cookieExpiresAt: number | undefined };
+  /** The response may carry the id in the header (the client did not present a session cookie). */
+  sendsHeader: boolean;
+}
+
+/**
+ * What the engine needs of a session object: the public {@link Session} implements it. The engine
+ * is given a factory of them, so it depends on this interface and not on the class (which sits in
+ * a layer above it).
+ */
+export interface EngineSession {
+  readonly id: string;
+  readonly isNew: boolean;
+  readonly isDestroyed: boolean;
+  /** The response may carry the id in the header transport. */
+  readonly sendsHeader: boolean;
+  /** The response must carry the session cookie: a new id, or a due refresh of its expiry. */
+  readonly cookieDue: boolean;
+  /** Seconds the cookie should live: until the session would expire. */
+  cookieMaxAge(now: number): number;
+  /** The response headers are going out (see `Session.markSent`). */
+  markSent(sent: boolean, cookieExpiresAt: number | undefined): void;
+  /** Writes what is pending; with `close`, later changes are refused. */
+  commit(close?: boolean): Promise<void>;
+  /** Stores now what the commit would store, when that needs no waiting; true then. */
+  commitNow(): boolean;
+  /** Closes the session when its last commit would do nothing; true then. */
+  closeIfIdle(): boolean;
+}
+
+/** Makes the session object of a request. */
+export type SessionFactory<S extends EngineSession = EngineSession> = (runtime: SessionRuntime, init: SessionInit) => S;
