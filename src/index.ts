@@ -39,3 +39,6 @@ export { SessionLifecycle, SessionTurn, type SessionHeader } from './engine/life
 export type { RequestView } from './engine/SessionEngine.js';
 export type { WebNext } from './adapters/web.js';
 export type { ConnectHandler, ConnectNext, NodeRequest } from './adapters/node.js';
+export type { FastifySessionPlugin } from './adapters/fastify.js';
+export type { KoaSessionMiddleware } from './adapters/koa.js';
+export type { HonoSessionMiddleware } from './adapters/hono.js';

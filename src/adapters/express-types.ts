@@ -1,4 +1,4 @@
-import type { Session } from '../concrete/Session.js';
+import type { RegisteredSession } from '../engine/registered.js';
 import type { SessionState } from '../engine/state.js';
 
 declare global {
@@ -8,8 +8,8 @@ declare global {
     interface Request {
       /** Set by {@link SessionMiddleware}: `req.state.sessionId`. */
       state: SessionState;
-      /** Set by {@link SessionMiddleware}: the request's {@link Session}. */
-      session: Session;
+      /** Set by {@link SessionMiddleware}: the request's `Session`. */
+      session: RegisteredSession;
     }
   }
 }

@@ -504,3 +504,10 @@ export class Session<T extends object = SessionData> {
 
 /** @internal The engine's factory of {@link Session}s (the engine knows only its `EngineSession` interface). */
 export const createSession: SessionFactory<Session> = (runtime, init) => new Session(runtime, init);
+
+declare module '../engine/registered.js' {
+  // Lets the adapters (a layer below) name this class as the type of `request.session`.
+  interface SessionTypeRegister {
+    session: Session;
+  }
+}

@@ -5,6 +5,9 @@ import { dispatchNode, type ConnectHandler, type ConnectNext, type NodeRequest }
 import { SessionRegistry } from '../engine/state.js';
 import { SessionLifecycle } from '../engine/lifecycle.js';
 import { dispatchWeb, isWebRequest, type WebNext } from '../adapters/web.js';
+import { fastifySession, type FastifySessionPlugin } from '../adapters/fastify.js';
+import { koaSession, type KoaSessionMiddleware } from '../adapters/koa.js';
+import { honoSession, type HonoSessionMiddleware } from '../adapters/hono.js';
 import { resolveOptions, type SessionMiddlewareOptions } from '../engine/options.js';
 import { SessionEngine } from '../engine/SessionEngine.js';
 import { TYPES } from '../abstract/TYPES.js';
@@ -98,6 +101,23 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
     return (req, res, next) => {
       void dispatchNode(this.lifecycle, req, res, next);
     };
+  }
+
+  /**
+   * A Fastify 5 plugin: `await app.register(sessionMiddleware.fastify())`. See `docs/frameworks.md`.
+   */
+  fastify(): FastifySessionPlugin {
+    return fastifySession(this.lifecycle);
+  }
+
+  /** Koa 3 middleware: `app.use(sessionMiddleware.koa())`; `ctx.session`, `ctx.state.sessionId`. */
+  koa(): KoaSessionMiddleware {
+    return koaSession(this.lifecycle);
+  }
+
+  /** Hono 4 middleware: `app.use(sessionMiddleware.hono())`; `c.get('session')`. */
+  hono(): HonoSessionMiddleware {
+    return honoSession(this.lifecycle);
   }
 
   /**
