@@ -35,6 +35,7 @@ export type { SessionMiddlewareOptions, SessionCookieOptions, BreakerOptions } f
 export type { SessionLogger, SessionEvent } from './core/logger.js';
 export type { JsonValue, SessionData, SessionChanges } from './core/json.js';
 export type { SessionState } from './engine/state.js';
+export type { SessionTypeRegister, RegisteredSession } from './engine/registered.js';
 export { SessionLifecycle, SessionTurn, type SessionHeader } from './engine/lifecycle.js';
 export type { RequestView } from './engine/SessionEngine.js';
 export type { WebNext } from './adapters/web.js';

@@ -1,10 +1,29 @@
 /**
- * The session type, for code below the layer that defines it. `concrete/Session.ts` fills this
- * interface in through declaration merging, so the framework adapters (which sit below
- * `concrete/` and must not import it) type `request.session` as the real `Session` class.
+ * Type-level settings of the package, filled in through declaration merging.
+ *
+ * - `concrete/Session.ts` adds `session: Session`, so that the framework adapters (which sit
+ *   below `concrete/` and must not import it) type `request.session` as the real class.
+ * - An app that sets `onStoreError: 'continue'` adds `onStoreError: 'continue'`, and
+ *   `req.session`, `request.session`, `ctx.session` and `c.get('session')` become
+ *   `Session | undefined`, as the middleware then serves requests without a session when the
+ *   store is down.
+ *
+ * @example
+ * ```ts
+ * declare module 'swarmauri-middleware-session' {
+ *   interface SessionTypeRegister {
+ *     onStoreError: 'continue';
+ *   }
+ * }
+ * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface SessionTypeRegister {}
 
-/** `Session` once `concrete/Session.ts` is part of the program (it always is through the package entry). */
-export type RegisteredSession = SessionTypeRegister extends { session: infer S } ? S : unknown;
+/**
+ * The type of `request.session` in the framework adapters: `Session`, or `Session | undefined`
+ * when the app registered `onStoreError: 'continue'` (see {@link SessionTypeRegister}).
+ */
+export type RegisteredSession =
+  | (SessionTypeRegister extends { session: infer S } ? S : unknown)
+  | (SessionTypeRegister extends { onStoreError: 'continue' } ? undefined : never);
