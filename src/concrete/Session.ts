@@ -2,7 +2,8 @@ import type { SessionChanges, SessionData } from '../core/json.js';
 import type { SessionStore } from '../abstract/SessionStore.js';
 import type { SessionFactory, SessionInit, SessionRuntime } from '../engine/runtime.js';
 import { ChangeTracker } from '../core/ChangeTracker.js';
-import { assertAppKey, COOKIE_EXPIRES_AT } from '../core/meta.js';
+import { assertAppKey, COOKIE_EXPIRES_AT, MAX_AGE } from '../core/meta.js';
+import { MAX_AGE_LIMIT_SECONDS } from '../core/timers.js';
 import { assertKey } from '../core/serialize.js';
 import { SessionError } from '../core/SessionError.js';
 
@@ -10,8 +11,8 @@ type Pending = ReturnType<ChangeTracker['take']>;
 
 /** One write: the whole record, or fields; and whether it records the client's cookie expiry. */
 type Payload =
-  | { readonly kind: 'set'; readonly data: SessionData; readonly recordsCookie: boolean }
-  | { readonly kind: 'patch'; readonly changes: SessionChanges; readonly recordsCookie: boolean };
+  | { readonly kind: 'set'; readonly data: SessionData; readonly recordsCookie: boolean; readonly storesMaxAge: boolean }
+  | { readonly kind: 'patch'; readonly changes: SessionChanges; readonly recordsCookie: boolean; readonly storesMaxAge: boolean };
 
 
 /**
@@ -69,6 +70,12 @@ export class Session<T extends object = SessionData> {
   #inflight = 0;
   /** The request's final commit ran: later changes could not be stored and are refused. */
   #closed = false;
+  /** This session's own idle lifetime in seconds ({@link Session.setMaxAge}), stored with it. */
+  #ownMaxAge: number | undefined;
+  /** {@link Session.setMaxAge} changed it: the next write stores it. */
+  #maxAgeDirty = false;
+  /** {@link Session.setMaxAge} changed it: the response carries the cookie with the new lifetime. */
+  #maxAgeChanged = false;
 
   /** @internal Sessions are made by the middleware for each request; applications do not construct them. */
   constructor(runtime: SessionRuntime, init: SessionInit) {
@@ -84,6 +91,7 @@ export class Session<T extends object = SessionData> {
     // A session that stored nothing has had its cookie since its id was issued.
     this.#cookieExpiresAt = init.stored ? init.stored.cookieExpiresAt : this.#unstoredExpiry();
     this.#sendsHeader = init.sendsHeader;
+    this.#ownMaxAge = init.stored?.maxAge;
   }
 
   /** The session id (changes only on {@link Session.regenerate}). */
@@ -104,6 +112,34 @@ export class Session<T extends object = SessionData> {
   /** When the session ends if nothing else happens. */
   get expiresAt(): Date {
     return new Date(this.#expiresAtMs(Date.now()));
+  }
+
+  /** This session's idle lifetime in seconds: its own ({@link Session.setMaxAge}) or the middleware's `maxAge`. */
+  get maxAge(): number {
+    return this.#ownMaxAge ?? this.#runtime.maxAgeSeconds;
+  }
+
+  /**
+   * Gives this session its own idle lifetime ("remember me"), in seconds, up to 400 days: stored
+   * with the session (every instance sharing the store honours it), applied to its TTL from the
+   * next write, and sent to the client with a new cookie `Max-Age` (a persistent cookie even when
+   * `cookie.persistent` is `false`). The absolute timeout still caps it. A regenerate keeps it,
+   * unless it drops the data.
+   *
+   * @example
+   * ```ts
+   * if (req.body.rememberMe) req.session.setMaxAge(30 * 24 * 3600);
+   * ```
+   */
+  setMaxAge(seconds: number): void {
+    this.#assertOpen();
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_AGE_LIMIT_SECONDS) {
+      throw new SessionError('invalid-value', `maxAge must be a number of seconds > 0 and <= ${MAX_AGE_LIMIT_SECONDS}, got ${String(seconds)}`);
+    }
+    if (this.#destroyed || seconds === this.#ownMaxAge) return;
+    this.#ownMaxAge = seconds;
+    this.#maxAgeDirty = true;
+    this.#maxAgeChanged = true;
   }
 
   /** The value of `key`, or `undefined`. */
@@ -189,9 +225,14 @@ export class Session<T extends object = SessionData> {
       const carry = (options?.keepData ?? true) && !wasDestroyed;
       if (carry) {
         this.#startedAt ??= Date.now();
+        // The record is rewritten under the new id: its own lifetime goes with it.
+        if (this.#ownMaxAge !== undefined) this.#maxAgeDirty = true;
       } else {
         this.#values.reset();
         this.#startedAt = Date.now();
+        this.#ownMaxAge = undefined;
+        this.#maxAgeDirty = false;
+        this.#maxAgeChanged = false;
       }
       this.#id = this.#runtime.issueId(this.#startedAt);
       this.#destroyed = false;
@@ -206,7 +247,7 @@ export class Session<T extends object = SessionData> {
         // Earlier operations (an increment) have landed on the old id: their results are in the data.
         const previousStored = this.#storedId === previous;
         if (!wasDestroyed && (previousKnown || previousStored)) await this.#call('destroy', (store) => store.destroy(previous));
-        if (carry && (previousStored || this.#values.size > 0)) {
+        if (carry && (previousStored || this.#values.size > 0 || this.#maxAgeDirty)) {
           this.#values.rewriteAll();
           await this.#write(id, this.#values.take());
         }
@@ -271,7 +312,10 @@ export class Session<T extends object = SessionData> {
   markSent(sent: boolean, cookieExpiresAt: number | undefined): void {
     this.#headersOut = true;
     if (sent) this.#idKnown = true;
-    if (cookieExpiresAt !== undefined) this.#cookieExpiresAt = cookieExpiresAt;
+    if (cookieExpiresAt !== undefined) {
+      this.#cookieExpiresAt = cookieExpiresAt;
+      this.#maxAgeChanged = false;
+    }
   }
 
   /**
@@ -280,13 +324,13 @@ export class Session<T extends object = SessionData> {
    */
   get idle(): boolean {
     if (this.#closed || this.#destroyed) return this.#inflight === 0;
-    if (this.#inflight > 0 || this.#values.hasChanges) return false;
+    if (this.#inflight > 0 || this.#values.hasChanges || this.#maxAgeDirty) return false;
     if (!this.#stored) return true;
     const now = Date.now();
     const target = now + this.#ttl(now) * 1000;
     if (this.#refreshDue(false, target)) return false;
     const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
-    return gain < this.#runtime.touchAfterMs && (this.#cookieRecorded || !this.#runtime.cookieTransport);
+    return gain < this.#runtime.touchAfterMs && (this.#cookieRecorded || !this.#runtime.cookieTransport || !this.#cookiePersistent);
   }
 
   /**
@@ -340,8 +384,14 @@ export class Session<T extends object = SessionData> {
   }
 
   /** @internal Seconds the cookie should live: until the session would expire. */
-  cookieMaxAge(now: number): number {
+  cookieMaxAge(now: number): number | undefined {
+    if (!this.#cookiePersistent) return undefined;
     return Math.max(0, Math.ceil((this.#expiresAtMs(now) - now) / 1000));
+  }
+
+  /** The cookie carries a `Max-Age`: persistent cookies are configured, or the session has its own lifetime. */
+  get #cookiePersistent(): boolean {
+    return this.#runtime.persistentCookie || this.#ownMaxAge !== undefined;
   }
 
   async #commitTurn(close: boolean): Promise<void> {
@@ -353,10 +403,10 @@ export class Session<T extends object = SessionData> {
     // The session's expiry after a write now, and the cookie's after a refresh.
     const target = now + this.#ttl(now) * 1000;
     const id = this.#id;
-    const refresh = this.#refreshDue(pending !== undefined, target);
+    const refresh = this.#refreshDue(pending !== undefined || this.#maxAgeDirty, target);
     // A refresh writes the new cookie expiry; a record an increment made still needs its first.
     const cookieExpiry = refresh ? target : pending === undefined && this.#stored ? this.#cookieExpiryToRecord(id, now) : undefined;
-    if (pending !== undefined || cookieExpiry !== undefined) {
+    if (pending !== undefined || cookieExpiry !== undefined || this.#maxAgeDirty) {
       await this.#write(id, pending, cookieExpiry === undefined ? undefined : { [COOKIE_EXPIRES_AT]: cookieExpiry });
     } else if (this.#stored) {
       // How far a refresh would move the expiry: also right when absoluteTimeout cuts the TTL short.
@@ -381,6 +431,9 @@ export class Session<T extends object = SessionData> {
    */
   #refreshDue(writing: boolean, target: number): boolean {
     if (!this.#runtime.cookieTransport || this.#isNew || this.#headersOut || (!writing && !this.#stored)) return false;
+    if (this.#maxAgeChanged) return true;
+    // A browser-session cookie lasts until the browser closes: nothing to refresh.
+    if (!this.#cookiePersistent) return false;
     return this.#cookieExpiresAt === undefined || target - this.#cookieExpiresAt >= this.#runtime.touchAfterMs;
   }
 
@@ -390,7 +443,7 @@ export class Session<T extends object = SessionData> {
    * an issued id that stored nothing has had its cookie since it was issued.
    */
   #cookieExpiryToRecord(id: string, now: number): number | undefined {
-    if (!this.#runtime.cookieTransport || id !== this.#id || this.#cookieRecorded) return undefined;
+    if (!this.#runtime.cookieTransport || id !== this.#id || this.#cookieRecorded || !this.#cookiePersistent) return undefined;
     // Once the headers are out, what the client holds is known exactly (or not at all).
     if (this.#headersOut || !this.#isNew) return this.#cookieExpiresAt;
     return now + this.#ttl(now) * 1000;
@@ -445,16 +498,20 @@ export class Session<T extends object = SessionData> {
    */
   #payload(id: string, pending: Pending, fields: SessionChanges | undefined, now: number): Payload {
     const cookieExpiry = fields === undefined ? this.#cookieExpiryToRecord(id, now) : undefined;
-    const extra = cookieExpiry === undefined ? fields : { [COOKIE_EXPIRES_AT]: cookieExpiry };
+    let extra = cookieExpiry === undefined ? fields : { [COOKIE_EXPIRES_AT]: cookieExpiry };
+    const storesMaxAge = this.#maxAgeDirty && id === this.#id;
+    if (storesMaxAge) extra = { ...extra, [MAX_AGE]: this.#ownMaxAge };
+    const recordsCookie = extra !== undefined && COOKIE_EXPIRES_AT in extra;
     if (pending?.write.kind === 'record') {
-      return { kind: 'set', data: extra ? { ...pending.write.data, ...extra } : pending.write.data, recordsCookie: extra !== undefined && COOKIE_EXPIRES_AT in extra };
+      return { kind: 'set', data: extra ? { ...pending.write.data, ...extra } : pending.write.data, recordsCookie, storesMaxAge };
     }
     const changes = pending ? pending.write.changes : {};
-    return { kind: 'patch', changes: extra ? { ...changes, ...extra } : changes, recordsCookie: extra !== undefined && COOKIE_EXPIRES_AT in extra };
+    return { kind: 'patch', changes: extra ? { ...changes, ...extra } : changes, recordsCookie, storesMaxAge };
   }
 
   #written(id: string, write: Payload, now: number): void {
     if (write.recordsCookie && id === this.#id) this.#cookieRecorded = true;
+    if (write.storesMaxAge && id === this.#id) this.#maxAgeDirty = false;
     this.#wrote(id, now);
   }
 
@@ -478,7 +535,7 @@ export class Session<T extends object = SessionData> {
   /** A session that stored nothing lives `maxAge` (capped by the absolute timeout) from its start. */
   #unstoredExpiry(): number | undefined {
     const start = this.#startedAt;
-    return start === undefined ? undefined : start + this.#runtime.ttlSeconds(start, start) * 1000;
+    return start === undefined ? undefined : start + this.#runtime.ttlSeconds(start, start, this.#ownMaxAge) * 1000;
   }
 
   #assertOpen(): void {
@@ -493,7 +550,7 @@ export class Session<T extends object = SessionData> {
   }
 
   #ttl(now: number): number {
-    return this.#runtime.ttlSeconds(this.#startedAt, now);
+    return this.#runtime.ttlSeconds(this.#startedAt, now, this.#ownMaxAge);
   }
 
   #wrote(id: string, now: number): void {

@@ -9,6 +9,8 @@ export interface CookieAttributes {
   domain: string | undefined;
   partitioned: boolean;
   priority: 'Low' | 'Medium' | 'High' | undefined;
+  /** With `Max-Age` (the default); `false`: a browser-session cookie, unless a session has its own lifetime. */
+  persistent: boolean;
 }
 
 /** Most values of one cookie name looked at: a header stuffed with copies costs no more than this. */
@@ -48,11 +50,12 @@ export function readCookie(header: string | undefined, name: string): string | u
 export function serializeCookie(
   name: string,
   value: string,
-  maxAgeSeconds: number,
+  maxAgeSeconds: number | undefined,
   secure: boolean,
   attributes: CookieAttributes,
 ): string {
-  let cookie = `${name}=${value}; Max-Age=${maxAgeSeconds}; Path=${attributes.path}`;
+  // Without a Max-Age the browser keeps the cookie until it closes (a "session cookie").
+  let cookie = maxAgeSeconds === undefined ? `${name}=${value}; Path=${attributes.path}` : `${name}=${value}; Max-Age=${maxAgeSeconds}; Path=${attributes.path}`;
   if (maxAgeSeconds === 0) cookie += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
   if (attributes.domain) cookie += `; Domain=${attributes.domain}`;
   if (attributes.httpOnly) cookie += '; HttpOnly';

@@ -35,6 +35,7 @@ const CLOCK_SKEW_MS = 60_000;
 const ENDED_MS = 10 * 60_000;
 /** ...and at most this many of them (the oldest are forgotten first). */
 const ENDED_MAX = 100_000;
+const NONE: readonly string[] = Object.freeze([]);
 /** Signed cookies tried before giving up: planted cookies cannot make us read the store more. */
 const MAX_COOKIE_TRIES = 3;
 
@@ -42,6 +43,8 @@ const MAX_COOKIE_TRIES = 3;
 interface Presented {
   /** Well-formed candidates: the header's, else the cookies' (ours first). */
   readonly ids: readonly string[];
+  /** Store ids of genuine session cookies in another format (see `LEGACY_IDS`), tried after `ids`. */
+  readonly legacy: readonly string[];
   /**
    * The client sent a well-formed session cookie: it gets no id header back, even when a header
    * id (which a page script may have set) took precedence.
@@ -164,8 +167,22 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
         first ??= { id, reason: outcome.rejected };
         continue;
       }
-      if (outcome.stored || presented.ids.length === 1) return this.#loaded(outcome.session);
+      if (outcome.stored || (presented.ids.length === 1 && presented.legacy.length === 0)) return this.#loaded(outcome.session);
       adoptable ??= outcome.session;
+    }
+    for (const id of presented.legacy) {
+      if (++loads > MAX_COOKIE_TRIES) break;
+      const found: StoredSession | undefined = yield id;
+      if (found?.state !== 'active' || (found.expiresAt !== undefined && found.expiresAt <= Date.now())) {
+        first ??= { id, reason: found?.state === 'destroyed' ? 'destroyed' : 'expired' };
+        continue;
+      }
+      const { cookieExpiresAt, maxAge } = takeMeta(found.data);
+      const stored = { data: found.data, expiresAt: found.expiresAt, cookieExpiresAt, maxAge };
+      const session = this.#create(this, { id, startedAt: undefined, isNew: false, stored, sendsHeader });
+      // Moved to an id of ours at once, data kept; a failed move leaves the write pending for the commit.
+      session.regenerate().catch(() => undefined);
+      return this.#loaded(session);
     }
     if (adoptable) return this.#loaded(adoptable);
     if (first) this.log.emit('rejected', first.id, { reason: first.reason });
@@ -198,8 +215,8 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     if (found?.state === 'destroyed') return { rejected: 'destroyed' };
     if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
       const data = found.data;
-      const { cookieExpiresAt } = takeMeta(data);
-      const stored = { data, expiresAt: found.expiresAt, cookieExpiresAt };
+      const { cookieExpiresAt, maxAge } = takeMeta(data);
+      const stored = { data, expiresAt: found.expiresAt, cookieExpiresAt, maxAge };
       return { session: this.#create(this, { id: presented, startedAt, isNew: false, stored, sendsHeader }), stored: true };
     }
     // Nothing stored: an id we issued is valid for maxAge after its start; a client's is adopted.
@@ -243,7 +260,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     if (!sendCookie && !sendHeader) return NO_HEADERS;
     return {
       sessionId: sendHeader ? session.id : undefined,
-      setCookie: sendCookie ? serializeCookie(cookieName, session.id, maxAge!, this.#secure(view), this.options.cookie) : undefined,
+      setCookie: sendCookie ? serializeCookie(cookieName, session.id, maxAge, this.#secure(view), this.options.cookie) : undefined,
     };
   }
 
@@ -321,8 +338,17 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     this.#deadlineTimer.unref();
   }
 
-  ttlSeconds(startedAt: number | undefined, now: number): number {
-    const { absoluteTimeout, maxAge } = this.options;
+  get maxAgeSeconds(): number {
+    return this.options.maxAge;
+  }
+
+  get persistentCookie(): boolean {
+    return this.options.cookie.persistent;
+  }
+
+  ttlSeconds(startedAt: number | undefined, now: number, ownMaxAge?: number): number {
+    const { absoluteTimeout } = this.options;
+    const maxAge = ownMaxAge ?? this.options.maxAge;
     if (absoluteTimeout === undefined || startedAt === undefined) return maxAge;
     return Math.max(0.001, Math.min(maxAge, (startedAt + absoluteTimeout * 1000 - now) / 1000));
   }
@@ -344,16 +370,36 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
    * session's name (one planted from a sibling subdomain, say), ours come first, in order.
    */
   #presented(view: RequestView): Presented {
-    const cookies = this.options.cookieName === false ? [] : readCookies(view.header('cookie'), this.options.cookieName).filter(isWellFormedId);
-    const cookie = cookies.length > 0;
+    const values = this.options.cookieName === false ? [] : readCookies(view.header('cookie'), this.options.cookieName);
+    const cookies = values.filter(isWellFormedId);
+    const legacy = this.#legacy(values, cookies.length);
+    const cookie = cookies.length > 0 || legacy.length > 0;
     if (this.#headerKey !== undefined) {
       const value = view.header(this.#headerKey);
-      if (value !== undefined && isWellFormedId(value)) return { ids: [value], cookie };
+      if (value !== undefined && isWellFormedId(value)) return { ids: [value], cookie, legacy };
     }
-    if (cookies.length <= 1) return { ids: cookies, cookie };
+    if (cookies.length <= 1) return { ids: cookies, cookie, legacy };
     const ours = cookies.filter((value) => this.#tokens.verify(value).kind === 'signed');
     const ids = [...new Set([...ours, ...cookies.filter((value) => !ours.includes(value))])];
-    return { ids, cookie };
+    return { ids, cookie, legacy };
+  }
+
+  /** The store ids of the session-cookie values in another format that the legacy reader vouches for. */
+  #legacy(values: readonly string[], own: number): readonly string[] {
+    const read = this.options.legacyIds;
+    if (read === undefined || values.length === own) return NONE;
+    const ids: string[] = [];
+    for (const value of values) {
+      if (isWellFormedId(value)) continue;
+      let id: string | undefined;
+      try {
+        id = read(value);
+      } catch {
+        id = undefined;
+      }
+      if (typeof id === 'string' && isWellFormedId(id) && !ids.includes(id)) ids.push(id);
+    }
+    return ids;
   }
 
   #secure(view: RequestView): boolean {

@@ -1,9 +1,10 @@
-import { MAX_TIMER_SECONDS } from '../core/timers.js';
+import { MAX_AGE_LIMIT_SECONDS, MAX_TIMER_SECONDS } from '../core/timers.js';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
 import { TOKEN, type CookieAttributes } from '../core/cookie.js';
 import type { SessionLogger } from '../core/logger.js';
+import { LEGACY_IDS, type LegacyIdReader } from './legacy.js';
 
 /** Attributes of the session cookie. */
 export interface SessionCookieOptions {
@@ -25,6 +26,14 @@ export interface SessionCookieOptions {
   partitioned?: boolean;
   /** Chrome's cookie priority. @defaultValue none (the browser's Medium) */
   priority?: 'low' | 'medium' | 'high';
+  /**
+   * `true` gives the cookie a `Max-Age` (the session's remaining lifetime); `false` makes it a
+   * browser-session cookie, gone when the browser closes, while the store still ends the session
+   * after `maxAge` idle. A session given its own lifetime ({@link Session.setMaxAge}, "remember
+   * me") gets a persistent cookie either way.
+   * @defaultValue true
+   */
+  persistent?: boolean;
 }
 
 /**
@@ -146,12 +155,12 @@ export interface ResolvedOptions {
   cacheControl: boolean;
   maxSessionBytes: number;
   breaker: { failures: number; cooldownMs: number } | false;
+  /** Reader of session cookies in another format (the express-session drop-in's); see `LEGACY_IDS`. */
+  legacyIds: LegacyIdReader | undefined;
 }
 
 const fail = SessionError.invalidOption;
 
-/** Browsers cap a cookie's lifetime at 400 days (RFC 6265bis), so a longer idle timeout means nothing. */
-export const MAX_AGE_LIMIT_SECONDS = 400 * 24 * 3600;
 /** Ten years: an absolute timeout beyond it is a typo (milliseconds for seconds), not a policy. */
 export const ABSOLUTE_TIMEOUT_LIMIT_SECONDS = 10 * 365 * 24 * 3600;
 /** Shortest secret: 32 characters, 256 bits when random, as OWASP asks of HMAC keys. */
@@ -182,7 +191,7 @@ const KNOWN_OPTIONS: readonly string[] = [
   'absoluteTimeout', 'touchAfter', 'storeTimeout', 'onStoreError', 'logger', 'trustProxy', 'cacheControl',
   'maxSessionBytes', 'breaker',
 ];
-const KNOWN_COOKIE_OPTIONS: readonly string[] = ['httpOnly', 'sameSite', 'secure', 'path', 'domain', 'partitioned', 'priority'];
+const KNOWN_COOKIE_OPTIONS: readonly string[] = ['httpOnly', 'sameSite', 'secure', 'path', 'domain', 'partitioned', 'priority', 'persistent'];
 const INSTEAD: Readonly<Record<string, string>> = {
   store: 'use sessionStorage',
   name: 'use sessionCookie (the cookie name)',
@@ -319,6 +328,7 @@ function cookieOf(value: SessionCookieOptions | undefined, name: string | false)
       domain,
       partitioned,
       priority: capitalize(oneOf('cookie.priority', options.priority, ['low', 'medium', 'high'] as const)),
+      persistent: flag('cookie.persistent', options.persistent, true),
     },
   };
 }
@@ -340,7 +350,10 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
   const logger = options.logger;
   if (logger !== undefined && (typeof logger !== 'object' || logger === null)) throw fail('logger', 'an object with debug/info/warn/error methods', logger);
   const { secrets, generated } = secretsOf(options.secret);
+  const legacyIds = (options as { [LEGACY_IDS]?: unknown })[LEGACY_IDS];
+  if (legacyIds !== undefined && typeof legacyIds !== 'function') throw fail('[LEGACY_IDS]', 'a function', legacyIds);
   return {
+    legacyIds: legacyIds as LegacyIdReader | undefined,
     header,
     cookieName,
     maxAge,

@@ -15,8 +15,12 @@ export interface SessionRuntime {
   readonly touchAfterMs: number;
   /** Runs one store call, bounded by `storeTimeout`, failures turned into `SessionError`s. */
   call<T>(what: string, op: () => Promise<T>): Promise<T>;
-  /** The TTL of a write now: `maxAge`, cut short by the absolute timeout. */
-  ttlSeconds(startedAt: number | undefined, now: number): number;
+  /** The TTL of a write now: the session's own `maxAge` or the middleware's, cut short by the absolute timeout. */
+  ttlSeconds(startedAt: number | undefined, now: number, ownMaxAge?: number): number;
+  /** The middleware's `maxAge`, seconds. */
+  readonly maxAgeSeconds: number;
+  /** Session cookies carry a `Max-Age` (`cookie.persistent`). */
+  readonly persistentCookie: boolean;
   /** A new signed id for a session that began at `startedAt`. */
   issueId(startedAt: number): string;
   /** The store's synchronous operations, when it has them (`MemoryStore`). */
@@ -40,7 +44,7 @@ export interface SessionInit {
   /** True when this request created it. */
   isNew: boolean;
   /** The stored record, when there is one, without the middleware's own fields. */
-  stored?: { data: SessionData; expiresAt: number | undefined; cookieExpiresAt: number | undefined };
+  stored?: { data: SessionData; expiresAt: number | undefined; cookieExpiresAt: number | undefined; maxAge?: number | undefined };
   /** The response may carry the id in the header (the client did not present a session cookie). */
   sendsHeader: boolean;
 }
@@ -58,8 +62,8 @@ export interface EngineSession {
   readonly sendsHeader: boolean;
   /** The response must carry the session cookie: a new id, or a due refresh of its expiry. */
   readonly cookieDue: boolean;
-  /** Seconds the cookie should live: until the session would expire. */
-  cookieMaxAge(now: number): number;
+  /** Seconds the cookie should live (until the session would expire), or `undefined` for a browser-session cookie. */
+  cookieMaxAge(now: number): number | undefined;
   /** The response headers are going out (see `Session.markSent`). */
   markSent(sent: boolean, cookieExpiresAt: number | undefined): void;
   /** Writes what is pending; with `close`, later changes are refused. */
@@ -68,6 +72,8 @@ export interface EngineSession {
   commitNow(): boolean;
   /** Closes the session when its last commit would do nothing; true then. */
   closeIfIdle(): boolean;
+  /** A new id for the same data (a session carried over from another id format). */
+  regenerate(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /** Makes the session object of a request. */

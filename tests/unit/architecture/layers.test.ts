@@ -10,7 +10,7 @@ import { join, relative, resolve, dirname, sep } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 
 /** Lowest first. */
-export const LAYERS = ['core', 'abstract', 'stores', 'engine', 'adapters', 'concrete', 'di', 'index.ts'] as const;
+export const LAYERS = ['core', 'abstract', 'stores', 'engine', 'adapters', 'concrete', 'di', 'compat', 'index.ts'] as const;
 
 const SRC = resolve(dirname(new URL(import.meta.url).pathname), '../../../src');
 

@@ -8,6 +8,7 @@ const DEFAULTS: CookieAttributes = {
   domain: undefined,
   partitioned: false,
   priority: undefined,
+  persistent: true,
 };
 
 describe('readCookie', () => {
@@ -80,6 +81,7 @@ describe('serializeCookie', () => {
       domain: 'example.com',
       partitioned: true,
       priority: 'High',
+      persistent: true,
     };
     expect(serializeCookie('__Secure-sid', 'v', 60, true, all)).toBe(
       '__Secure-sid=v; Max-Age=60; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=None; Partitioned; Priority=High',
@@ -107,5 +109,10 @@ describe('serializeCookie', () => {
     const line = serializeCookie('session_id', 'abc.def.ghi', 60, true, DEFAULTS);
     const pair = line.split(';')[0] as string;
     expect(readCookie(`other=1; ${pair}`, 'session_id')).toBe('abc.def.ghi');
+  });
+
+  it('writes no Max-Age for a browser-session cookie, and still clears with Max-Age=0', () => {
+    expect(serializeCookie('sid', 'v', undefined, false, DEFAULTS)).toBe('sid=v; Path=/; HttpOnly; SameSite=Lax');
+    expect(serializeCookie('sid', '', 0, false, DEFAULTS)).toBe('sid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax');
   });
 });

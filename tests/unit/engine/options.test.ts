@@ -85,6 +85,7 @@ const BAD: BadCase[] = [
   { label: "cookie.path 'no-slash'", options: { cookie: { path: 'no-slash' } }, option: 'cookie.path' },
   { label: "cookie.path '/a;b'", options: { cookie: { path: '/a;b' } }, option: 'cookie.path' },
   { label: 'cookie.path with a newline', options: { cookie: { path: '/a\r\nX: y' } }, option: 'cookie.path' },
+  { label: 'cookie.persistent "no"', options: { cookie: { persistent: 'no' as unknown as boolean } }, option: 'cookie.persistent' },
   { label: "cookie.domain 'a b'", options: { cookie: { domain: 'a b' } }, option: 'cookie.domain' },
   { label: "cookie.domain 'a;b'", options: { cookie: { domain: 'a;b' } }, option: 'cookie.domain' },
   { label: "cookie.priority 'x'", options: { cookie: { priority: 'x' } }, option: 'cookie.priority' },
@@ -126,6 +127,7 @@ describe('resolveOptions defaults', () => {
       domain: undefined,
       partitioned: false,
       priority: undefined,
+      persistent: true,
     });
   });
 
@@ -169,7 +171,9 @@ describe('resolveOptions defaults', () => {
       domain: 'example.com',
       partitioned: false,
       priority: 'High',
+      persistent: true,
     });
+    expect(resolveOptions({ cookie: { persistent: false } }).cookie.persistent).toBe(false);
     expect(resolveOptions({ cookie: { sameSite: false } }).cookie.sameSite).toBeUndefined();
     expect(resolveOptions({ cookie: { sameSite: 'none', secure: 'auto' } }).cookie.sameSite).toBe('None');
     expect(resolveOptions({ cookie: { partitioned: true, secure: true } }).cookie.partitioned).toBe(true);
