@@ -37,6 +37,15 @@ class NodeView implements RequestView {
   get encrypted(): boolean {
     return Boolean((this.#req.socket as { encrypted?: boolean } | null)?.encrypted);
   }
+  get method(): string {
+    return this.#req.method ?? 'GET';
+  }
+  /** The pathname, as the app saw it (Express's `originalUrl`: a router mount does not cut it). */
+  get path(): string {
+    const url = (this.#req as { originalUrl?: string }).originalUrl ?? this.#req.url ?? '/';
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
+  }
 }
 
 class ExpressView extends NodeView {

@@ -17,6 +17,10 @@ export function webView(request: Request): RequestView {
   return {
     header: (name) => request.headers.get(name) ?? undefined,
     encrypted: request.url.startsWith('https:'),
+    method: request.method,
+    get path() {
+      return new URL(request.url).pathname;
+    },
   };
 }
 

@@ -1,18 +1,23 @@
-import type { SessionChanges, SessionData } from '../core/json.js';
+import type { JsonValue, SessionChanges, SessionData } from '../core/json.js';
 import type { SessionStore } from '../abstract/SessionStore.js';
 import type { SessionFactory, SessionInit, SessionRuntime } from '../engine/runtime.js';
 import { ChangeTracker } from '../core/ChangeTracker.js';
-import { assertAppKey, COOKIE_EXPIRES_AT, MAX_AGE } from '../core/meta.js';
+import { assertAppKey, COOKIE_EXPIRES_AT } from '../core/meta.js';
+import { SessionMeta, type MetaWrite } from '../core/SessionMeta.js';
 import { MAX_AGE_LIMIT_SECONDS } from '../core/timers.js';
-import { assertKey } from '../core/serialize.js';
+import { assertKey, toJson } from '../core/serialize.js';
 import { SessionError } from '../core/SessionError.js';
+
+const MAX_USER_ID_LENGTH = 256;
+const MAX_USER_AGENT_LENGTH = 512;
+const MAX_LOGIN_META_BYTES = 4096;
 
 type Pending = ReturnType<ChangeTracker['take']>;
 
 /** One write: the whole record, or fields; and whether it records the client's cookie expiry. */
 type Payload =
-  | { readonly kind: 'set'; readonly data: SessionData; readonly recordsCookie: boolean; readonly storesMaxAge: boolean }
-  | { readonly kind: 'patch'; readonly changes: SessionChanges; readonly recordsCookie: boolean; readonly storesMaxAge: boolean };
+  | { readonly kind: 'set'; readonly data: SessionData; readonly recordsCookie: boolean; readonly meta: MetaWrite | undefined }
+  | { readonly kind: 'patch'; readonly changes: SessionChanges; readonly recordsCookie: boolean; readonly meta: MetaWrite | undefined };
 
 
 /**
@@ -70,16 +75,21 @@ export class Session<T extends object = SessionData> {
   #inflight = 0;
   /** The request's final commit ran: later changes could not be stored and are refused. */
   #closed = false;
-  /** This session's own idle lifetime in seconds ({@link Session.setMaxAge}), stored with it. */
-  #ownMaxAge: number | undefined;
-  /** {@link Session.setMaxAge} changed it: the next write stores it. */
-  #maxAgeDirty = false;
+  /** The middleware's own fields of the session: its lifetime, handle, login and flash messages. */
+  readonly #meta: SessionMeta;
+  /** The request's headers (the login's default meta reads the user agent). */
+  readonly #request: { header(name: string): string | undefined } | undefined;
+  /** The request does not count as activity (`ignoreActivity`): no TTL or cookie refresh. */
+  readonly #quiet: boolean;
   /** {@link Session.setMaxAge} changed it: the response carries the cookie with the new lifetime. */
   #maxAgeChanged = false;
 
   /** @internal Sessions are made by the middleware for each request; applications do not construct them. */
   constructor(runtime: SessionRuntime, init: SessionInit) {
     this.#runtime = runtime;
+    // First: the expiry computations below read the session's own lifetime.
+    this.#meta = new SessionMeta(init.stored?.meta);
+    this.#request = init.request;
     this.#id = init.id;
     this.#startedAt = init.startedAt;
     this.#isNew = init.isNew;
@@ -87,11 +97,11 @@ export class Session<T extends object = SessionData> {
     this.#storeExpiresAt = init.stored?.expiresAt;
     this.#values = new ChangeTracker(init.stored?.data, runtime.maxSessionBytes);
     this.#idKnown = !(init.isNew && init.startedAt !== undefined && init.stored === undefined);
-    this.#cookieRecorded = init.stored?.cookieExpiresAt !== undefined;
+    this.#cookieRecorded = init.stored?.meta.cookieExpiresAt !== undefined;
     // A session that stored nothing has had its cookie since its id was issued.
-    this.#cookieExpiresAt = init.stored ? init.stored.cookieExpiresAt : this.#unstoredExpiry();
+    this.#cookieExpiresAt = init.stored ? init.stored.meta.cookieExpiresAt : this.#unstoredExpiry();
     this.#sendsHeader = init.sendsHeader;
-    this.#ownMaxAge = init.stored?.maxAge;
+    this.#quiet = init.quiet === true;
   }
 
   /** The session id (changes only on {@link Session.regenerate}). */
@@ -116,7 +126,7 @@ export class Session<T extends object = SessionData> {
 
   /** This session's idle lifetime in seconds: its own ({@link Session.setMaxAge}) or the middleware's `maxAge`. */
   get maxAge(): number {
-    return this.#ownMaxAge ?? this.#runtime.maxAgeSeconds;
+    return this.#meta.maxAge ?? this.#runtime.maxAgeSeconds;
   }
 
   /**
@@ -136,10 +146,73 @@ export class Session<T extends object = SessionData> {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_AGE_LIMIT_SECONDS) {
       throw new SessionError('invalid-value', `maxAge must be a number of seconds > 0 and <= ${MAX_AGE_LIMIT_SECONDS}, got ${String(seconds)}`);
     }
-    if (this.#destroyed || seconds === this.#ownMaxAge) return;
-    this.#ownMaxAge = seconds;
-    this.#maxAgeDirty = true;
+    if (this.#destroyed || seconds === this.#meta.maxAge) return;
+    this.#meta.setMaxAge(seconds);
     this.#maxAgeChanged = true;
+  }
+
+  /**
+   * A stable, non-secret name of this session, safe to show and to send to a browser (to pick a
+   * device to log out): never the id, and nothing derived from it presents the session. Made on
+   * first use and stored with the session's next write; a login gives the session a new one.
+   */
+  get handle(): string {
+    return this.#meta.ensureHandle(this.#stored && !this.#destroyed);
+  }
+
+  /** The id of the user this session is logged in as ({@link Session.login}), or `undefined`. */
+  get userId(): string | undefined {
+    return this.#meta.userId;
+  }
+
+  /** Epoch ms of the login, or `undefined`: ask for a fresh login before a sensitive change. */
+  get loggedInAt(): number | undefined {
+    return this.#meta.loggedInAt;
+  }
+
+  /**
+   * Logs the session in as `userId`: a new id with the data kept (against fixation), bound to
+   * the user, with the login time and `meta` (a small JSON record; by default the request's
+   * `User-Agent`) that `sessionMiddleware.sessionsOf(userId)` lists.
+   */
+  login(userId: string, meta?: Record<string, JsonValue>): Promise<void> {
+    return this.#start(() => {
+      if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
+        throw new SessionError('invalid-value', `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters`);
+      }
+      const record = meta ?? { userAgent: (this.#request?.header('user-agent') ?? '').slice(0, MAX_USER_AGENT_LENGTH) };
+      const json = toJson(record, 'login meta');
+      if (typeof record !== 'object' || record === null || Array.isArray(record) || json === undefined || json.length > MAX_LOGIN_META_BYTES) {
+        throw new SessionError('invalid-value', `login meta must be a JSON object of at most ${MAX_LOGIN_META_BYTES} bytes`);
+      }
+      const regenerated = this.regenerate();
+      this.#meta.login(userId, JSON.parse(json) as JsonValue, Date.now());
+      this.#runtime.log.emit('logged-in', this.#id);
+      return regenerated;
+    });
+  }
+
+  /** Queues a flash message of `type` for a later request (one after a redirect, say). */
+  flash(type: string, message: JsonValue): void {
+    this.#assertOpen();
+    if (typeof type !== 'string' || type.length === 0 || type.length > 64) throw new SessionError('invalid-value', 'flash type must be a non-empty string of at most 64 characters');
+    const json = toJson(message, 'flash message');
+    if (json === undefined) throw new SessionError('invalid-value', 'flash message must be JSON-serializable');
+    if (this.#destroyed) return;
+    this.#meta.flash(type, JSON.parse(json) as JsonValue, Date.now());
+  }
+
+  /** Returns the flash messages of `type`, in the order queued, and removes them. */
+  flashes(type: string): JsonValue[];
+  /** Returns every flash message by type, in the order queued, and removes them. */
+  flashes(): Record<string, JsonValue[]>;
+  flashes(type?: string): JsonValue[] | Record<string, JsonValue[]> {
+    this.#assertOpen();
+    const taken = this.#meta.takeFlashes(type);
+    if (type !== undefined) return taken.map((entry) => entry.message);
+    const byType: Record<string, JsonValue[]> = Object.create(null) as Record<string, JsonValue[]>;
+    for (const { type: kind, message } of taken) (byType[kind] ??= []).push(message);
+    return byType;
   }
 
   /** The value of `key`, or `undefined`. */
@@ -225,13 +298,12 @@ export class Session<T extends object = SessionData> {
       const carry = (options?.keepData ?? true) && !wasDestroyed;
       if (carry) {
         this.#startedAt ??= Date.now();
-        // The record is rewritten under the new id: its own lifetime goes with it.
-        if (this.#ownMaxAge !== undefined) this.#maxAgeDirty = true;
+        // The record is rewritten under the new id: the middleware's fields go with it.
+        this.#meta.moved();
       } else {
         this.#values.reset();
         this.#startedAt = Date.now();
-        this.#ownMaxAge = undefined;
-        this.#maxAgeDirty = false;
+        this.#meta.reset();
         this.#maxAgeChanged = false;
       }
       this.#id = this.#runtime.issueId(this.#startedAt);
@@ -247,7 +319,7 @@ export class Session<T extends object = SessionData> {
         // Earlier operations (an increment) have landed on the old id: their results are in the data.
         const previousStored = this.#storedId === previous;
         if (!wasDestroyed && (previousKnown || previousStored)) await this.#call('destroy', (store) => store.destroy(previous));
-        if (carry && (previousStored || this.#values.size > 0 || this.#maxAgeDirty)) {
+        if (carry && (previousStored || this.#values.size > 0 || this.#meta.any)) {
           this.#values.rewriteAll();
           await this.#write(id, this.#values.take());
         }
@@ -268,6 +340,7 @@ export class Session<T extends object = SessionData> {
       const known = this.#idKnown;
       this.#destroyed = true;
       this.#values.reset();
+      this.#meta.reset();
       if (known) this.#runtime.ended(id);
       return this.#enqueue(async () => {
         // An id made in this request and never sent nor stored needs no tombstone: nobody can
@@ -324,13 +397,13 @@ export class Session<T extends object = SessionData> {
    */
   get idle(): boolean {
     if (this.#closed || this.#destroyed) return this.#inflight === 0;
-    if (this.#inflight > 0 || this.#values.hasChanges || this.#maxAgeDirty) return false;
+    if (this.#inflight > 0 || this.#values.hasChanges || this.#meta.pending) return false;
     if (!this.#stored) return true;
     const now = Date.now();
     const target = now + this.#ttl(now) * 1000;
     if (this.#refreshDue(false, target)) return false;
     const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
-    return gain < this.#runtime.touchAfterMs && (this.#cookieRecorded || !this.#runtime.cookieTransport || !this.#cookiePersistent);
+    return (this.#quiet || gain < this.#runtime.touchAfterMs) && (this.#cookieRecorded || !this.#runtime.cookieTransport || !this.#cookiePersistent);
   }
 
   /**
@@ -391,7 +464,7 @@ export class Session<T extends object = SessionData> {
 
   /** The cookie carries a `Max-Age`: persistent cookies are configured, or the session has its own lifetime. */
   get #cookiePersistent(): boolean {
-    return this.#runtime.persistentCookie || this.#ownMaxAge !== undefined;
+    return this.#runtime.persistentCookie || this.#meta.maxAge !== undefined;
   }
 
   async #commitTurn(close: boolean): Promise<void> {
@@ -403,15 +476,15 @@ export class Session<T extends object = SessionData> {
     // The session's expiry after a write now, and the cookie's after a refresh.
     const target = now + this.#ttl(now) * 1000;
     const id = this.#id;
-    const refresh = this.#refreshDue(pending !== undefined || this.#maxAgeDirty, target);
+    const refresh = this.#refreshDue(pending !== undefined || this.#meta.pending, target);
     // A refresh writes the new cookie expiry; a record an increment made still needs its first.
     const cookieExpiry = refresh ? target : pending === undefined && this.#stored ? this.#cookieExpiryToRecord(id, now) : undefined;
-    if (pending !== undefined || cookieExpiry !== undefined || this.#maxAgeDirty) {
+    if (pending !== undefined || cookieExpiry !== undefined || this.#meta.pending) {
       await this.#write(id, pending, cookieExpiry === undefined ? undefined : { [COOKIE_EXPIRES_AT]: cookieExpiry });
     } else if (this.#stored) {
       // How far a refresh would move the expiry: also right when absoluteTimeout cuts the TTL short.
       const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
-      if (gain >= this.#runtime.touchAfterMs) await this.#touch(now);
+      if (gain >= this.#runtime.touchAfterMs && !this.#quiet) await this.#touch(now);
     }
     if (!refresh) return;
     // The id may have been regenerated or destroyed by another request meanwhile (a write on a
@@ -432,6 +505,7 @@ export class Session<T extends object = SessionData> {
   #refreshDue(writing: boolean, target: number): boolean {
     if (!this.#runtime.cookieTransport || this.#isNew || this.#headersOut || (!writing && !this.#stored)) return false;
     if (this.#maxAgeChanged) return true;
+    if (this.#quiet) return false;
     // A browser-session cookie lasts until the browser closes: nothing to refresh.
     if (!this.#cookiePersistent) return false;
     return this.#cookieExpiresAt === undefined || target - this.#cookieExpiresAt >= this.#runtime.touchAfterMs;
@@ -478,7 +552,7 @@ export class Session<T extends object = SessionData> {
 
   /** Writes `pending` (and `fields`) to `id`; a failed write leaves the changes pending. */
   async #write(id: string, pending: Pending, fields?: SessionChanges): Promise<void> {
-    if (pending === undefined && fields === undefined) return;
+    if (pending === undefined && fields === undefined && !(id === this.#id && this.#meta.pending)) return;
     const now = Date.now();
     const ttl = this.#ttl(now);
     const write = this.#payload(id, pending, fields, now);
@@ -499,19 +573,20 @@ export class Session<T extends object = SessionData> {
   #payload(id: string, pending: Pending, fields: SessionChanges | undefined, now: number): Payload {
     const cookieExpiry = fields === undefined ? this.#cookieExpiryToRecord(id, now) : undefined;
     let extra = cookieExpiry === undefined ? fields : { [COOKIE_EXPIRES_AT]: cookieExpiry };
-    const storesMaxAge = this.#maxAgeDirty && id === this.#id;
-    if (storesMaxAge) extra = { ...extra, [MAX_AGE]: this.#ownMaxAge };
+    const whole = pending?.write.kind === 'record';
+    const meta = id === this.#id ? this.#meta.write(whole) : undefined;
+    if (meta) extra = { ...extra, ...meta.fields };
     const recordsCookie = extra !== undefined && COOKIE_EXPIRES_AT in extra;
     if (pending?.write.kind === 'record') {
-      return { kind: 'set', data: extra ? { ...pending.write.data, ...extra } : pending.write.data, recordsCookie, storesMaxAge };
+      return { kind: 'set', data: extra ? { ...pending.write.data, ...extra } : pending.write.data, recordsCookie, meta };
     }
     const changes = pending ? pending.write.changes : {};
-    return { kind: 'patch', changes: extra ? { ...changes, ...extra } : changes, recordsCookie, storesMaxAge };
+    return { kind: 'patch', changes: extra ? { ...changes, ...extra } : changes, recordsCookie, meta };
   }
 
   #written(id: string, write: Payload, now: number): void {
     if (write.recordsCookie && id === this.#id) this.#cookieRecorded = true;
-    if (write.storesMaxAge && id === this.#id) this.#maxAgeDirty = false;
+    if (write.meta && id === this.#id) this.#meta.written(write.meta);
     this.#wrote(id, now);
   }
 
@@ -535,7 +610,7 @@ export class Session<T extends object = SessionData> {
   /** A session that stored nothing lives `maxAge` (capped by the absolute timeout) from its start. */
   #unstoredExpiry(): number | undefined {
     const start = this.#startedAt;
-    return start === undefined ? undefined : start + this.#runtime.ttlSeconds(start, start, this.#ownMaxAge) * 1000;
+    return start === undefined ? undefined : start + this.#runtime.ttlSeconds(start, start, this.#meta.maxAge) * 1000;
   }
 
   #assertOpen(): void {
@@ -550,7 +625,7 @@ export class Session<T extends object = SessionData> {
   }
 
   #ttl(now: number): number {
-    return this.#runtime.ttlSeconds(this.#startedAt, now, this.#ownMaxAge);
+    return this.#runtime.ttlSeconds(this.#startedAt, now, this.#meta.maxAge);
   }
 
   #wrote(id: string, now: number): void {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  */
 export interface SessionEvent {
   /** What happened. */
-  event: 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'rejected' | 'store-error' | 'store-down' | 'store-up' | 'no-secret';
+  event: 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'logged-in' | 'revoked' | 'rejected' | 'store-error' | 'store-down' | 'store-up' | 'no-secret';
   /** Digest of the session id (12 base64url characters). */
   sessionId?: string;
   /** For `regenerated`: digest of the id that was replaced (pass the raw id to `emit`; it is hashed). */
@@ -43,6 +43,8 @@ const LEVEL: Record<SessionEvent['event'], keyof SessionLogger> = {
   loaded: 'debug',
   regenerated: 'info',
   destroyed: 'info',
+  'logged-in': 'info',
+  revoked: 'info',
   rejected: 'warn',
   'no-secret': 'warn',
   'store-error': 'error',

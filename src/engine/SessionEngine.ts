@@ -21,6 +21,10 @@ export interface RequestView {
    * decides `secure: 'auto'`, and the `trustProxy` option is not consulted.
    */
   readonly secure?: boolean;
+  /** The request method, for `ignoreActivity` (read only when that option is set). */
+  readonly method?: string;
+  /** The URL's pathname without the query, for `ignoreActivity` (read only when that option is set). */
+  readonly path?: string;
 }
 
 /** Headers to add to the response: `sessionId` for the header transport, `setCookie` to append. */
@@ -151,6 +155,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
   *#choose(view: RequestView): Generator<string, S, StoredSession | undefined> {
     const presented = this.#presented(view);
     const sendsHeader = this.#headerKey !== undefined && !presented.cookie;
+    const quiet = this.#quiet(view);
     let first: { id: string; reason: NonNullable<SessionEvent['reason']> } | undefined;
     let adoptable: S | undefined;
     let loads = 0;
@@ -159,7 +164,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
       let outcome: Outcome<S>;
       if (typeof check !== 'object') {
         // Planted cookies cannot make us read the store more than MAX_COOKIE_TRIES times.
-        outcome = ++loads > MAX_COOKIE_TRIES ? { rejected: 'not-issued' } : this.#outcome(id, check, yield id, sendsHeader);
+        outcome = ++loads > MAX_COOKIE_TRIES ? { rejected: 'not-issued' } : this.#outcome(id, check, yield id, sendsHeader, view, quiet);
       } else {
         outcome = check;
       }
@@ -177,16 +182,15 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
         first ??= { id, reason: found?.state === 'destroyed' ? 'destroyed' : 'expired' };
         continue;
       }
-      const { cookieExpiresAt, maxAge } = takeMeta(found.data);
-      const stored = { data: found.data, expiresAt: found.expiresAt, cookieExpiresAt, maxAge };
-      const session = this.#create(this, { id, startedAt: undefined, isNew: false, stored, sendsHeader });
+      const stored = { data: found.data, expiresAt: found.expiresAt, meta: takeMeta(found.data) };
+      const session = this.#create(this, { id, startedAt: undefined, isNew: false, stored, sendsHeader, request: view, quiet });
       // Moved to an id of ours at once, data kept; a failed move leaves the write pending for the commit.
       session.regenerate().catch(() => undefined);
       return this.#loaded(session);
     }
     if (adoptable) return this.#loaded(adoptable);
     if (first) this.log.emit('rejected', first.id, { reason: first.reason });
-    return this.#fresh(sendsHeader);
+    return this.#fresh(sendsHeader, view);
   }
 
   #loaded(session: S): S {
@@ -210,18 +214,17 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
   }
 
   /** A session for `presented` given what the store holds under it, or why it is refused. */
-  #outcome(presented: string, startedAt: number | undefined, found: StoredSession | undefined, sendsHeader: boolean): Outcome<S> {
+  #outcome(presented: string, startedAt: number | undefined, found: StoredSession | undefined, sendsHeader: boolean, view: RequestView, quiet: boolean): Outcome<S> {
     const now = Date.now();
     if (found?.state === 'destroyed') return { rejected: 'destroyed' };
     if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
       const data = found.data;
-      const { cookieExpiresAt, maxAge } = takeMeta(data);
-      const stored = { data, expiresAt: found.expiresAt, cookieExpiresAt, maxAge };
-      return { session: this.#create(this, { id: presented, startedAt, isNew: false, stored, sendsHeader }), stored: true };
+      const stored = { data, expiresAt: found.expiresAt, meta: takeMeta(data) };
+      return { session: this.#create(this, { id: presented, startedAt, isNew: false, stored, sendsHeader, request: view, quiet }), stored: true };
     }
     // Nothing stored: an id we issued is valid for maxAge after its start; a client's is adopted.
     if (startedAt !== undefined && now >= startedAt + this.maxAgeMs) return { rejected: 'expired' };
-    return { session: this.#create(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader }), stored: false };
+    return { session: this.#create(this, { id: presented, startedAt, isNew: startedAt === undefined, sendsHeader, request: view, quiet }), stored: false };
   }
 
   /**
@@ -357,12 +360,23 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     return this.#tokens.issue(startedAt);
   }
 
-  #fresh(sendsHeader: boolean): S {
+  /** True when `ignoreActivity` says the request is no activity; a throwing predicate counts as activity. */
+  #quiet(view: RequestView): boolean {
+    const ignore = this.options.ignoreActivity;
+    if (ignore === undefined) return false;
+    try {
+      return ignore({ method: view.method ?? 'GET', path: view.path ?? '/' }) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  #fresh(sendsHeader: boolean, view: RequestView): S {
     // The token keeps whole seconds; the session keeps the exact start so its first cookie says maxAge.
     const startedAt = Date.now();
     const id = this.#tokens.issue(startedAt);
     this.log.emit('created', id);
-    return this.#create(this, { id, startedAt, isNew: true, sendsHeader });
+    return this.#create(this, { id, startedAt, isNew: true, sendsHeader, request: view });
   }
 
   /**

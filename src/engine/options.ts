@@ -102,6 +102,18 @@ export interface SessionMiddlewareOptions {
    * ...)`), Fastify (`trustProxy`) and Koa (`app.proxy`).
    * @defaultValue false
    */
+  /**
+   * Requests that do not count as activity: when it returns true, the request neither refreshes
+   * the store TTL nor sends a refreshed cookie, so a polling endpoint does not keep an idle
+   * session alive. A new or changed session is still written and sent. `path` is the URL's
+   * pathname without the query.
+   * @example
+   * ```ts
+   * ignoreActivity: ({ path }) => path.startsWith('/api/poll')
+   * ```
+   * @defaultValue none (every request is activity)
+   */
+  ignoreActivity?: (request: { method: string; path: string }) => boolean;
   trustProxy?: boolean;
   /**
    * Keep responses that carry the session id out of shared caches: `Cache-Control: no-store`
@@ -155,6 +167,8 @@ export interface ResolvedOptions {
   cacheControl: boolean;
   maxSessionBytes: number;
   breaker: { failures: number; cooldownMs: number } | false;
+  /** `ignoreActivity`, or undefined. */
+  ignoreActivity: ((request: { method: string; path: string }) => boolean) | undefined;
   /** Reader of session cookies in another format (the express-session drop-in's); see `LEGACY_IDS`. */
   legacyIds: LegacyIdReader | undefined;
 }
@@ -189,7 +203,7 @@ function seconds(name: string, value: unknown, fallback: number, min: number, ma
 const KNOWN_OPTIONS: readonly string[] = [
   'sessionStorage', 'sessionHeader', 'sessionCookie', 'maxAge', 'secret', 'cookie', 'acceptClientIds',
   'absoluteTimeout', 'touchAfter', 'storeTimeout', 'onStoreError', 'logger', 'trustProxy', 'cacheControl',
-  'maxSessionBytes', 'breaker',
+  'maxSessionBytes', 'breaker', 'ignoreActivity',
 ];
 const KNOWN_COOKIE_OPTIONS: readonly string[] = ['httpOnly', 'sameSite', 'secure', 'path', 'domain', 'partitioned', 'priority', 'persistent'];
 const INSTEAD: Readonly<Record<string, string>> = {
@@ -352,7 +366,10 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
   const { secrets, generated } = secretsOf(options.secret);
   const legacyIds = (options as { [LEGACY_IDS]?: unknown })[LEGACY_IDS];
   if (legacyIds !== undefined && typeof legacyIds !== 'function') throw fail('[LEGACY_IDS]', 'a function', legacyIds);
+  const ignoreActivity = options.ignoreActivity;
+  if (ignoreActivity !== undefined && typeof ignoreActivity !== 'function') throw fail('ignoreActivity', 'a function (request) => boolean', ignoreActivity);
   return {
+    ignoreActivity,
     legacyIds: legacyIds as LegacyIdReader | undefined,
     header,
     cookieName,

@@ -1,5 +1,6 @@
 import type { SessionStore } from '../abstract/SessionStore.js';
 import type { SessionData } from '../core/json.js';
+import type { StoredMeta } from '../core/meta.js';
 import type { EventLog } from '../core/logger.js';
 
 /**
@@ -44,9 +45,13 @@ export interface SessionInit {
   /** True when this request created it. */
   isNew: boolean;
   /** The stored record, when there is one, without the middleware's own fields. */
-  stored?: { data: SessionData; expiresAt: number | undefined; cookieExpiresAt: number | undefined; maxAge?: number | undefined };
+  stored?: { data: SessionData; expiresAt: number | undefined; meta: StoredMeta };
   /** The response may carry the id in the header (the client did not present a session cookie). */
   sendsHeader: boolean;
+  /** The request's headers. */
+  request?: { header(name: string): string | undefined };
+  /** The request does not count as activity (`ignoreActivity`): no TTL or cookie refresh. */
+  quiet?: boolean;
 }
 
 /**
