@@ -1,6 +1,7 @@
 import type { SessionChanges, SessionData } from '../core/json.js';
 import { SessionError } from '../core/SessionError.js';
 import { takeMeta } from '../core/meta.js';
+import { assertKey, recordToJson, toJson } from '../core/serialize.js';
 
 /**
  * What {@link SessionStore.load} found under an id.
@@ -24,7 +25,58 @@ export type StoredSession =
     };
 
 /**
+ * Checks the changes of a `patch` field by field (each key with `assertKey`, then each value
+ * with `toJson`, in the order of `Object.entries`) and returns them as `[key, json]` pairs, the
+ * JSON text `undefined` for a field to delete (`undefined`, or a value whose `toJSON` gives
+ * `undefined`: `set` drops such a field too). The pairs are the arrays `Object.entries` made,
+ * filled in place: nothing else is allocated.
+ * @internal
+ */
+export function checkedChanges(changes: SessionChanges): Array<[key: string, json: string | undefined]> {
+  if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
+    throw new SessionError('invalid-value', 'Session changes must be a plain object');
+  }
+  const entries = Object.entries(changes) as Array<[string, unknown]>;
+  for (const entry of entries) {
+    const key = entry[0];
+    assertKey(key);
+    const value = entry[1];
+    entry[1] = value === undefined ? undefined : toJson(value, `Value of "${key}"`);
+  }
+  return entries as Array<[string, string | undefined]>;
+}
+
+/**
+ * Refuses an `increment` amount that is not a finite number (`invalid-value`).
+ * @internal
+ */
+export function checkAmount(by: unknown): asserts by is number {
+  if (!Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
+}
+
+/**
  * The store contract every backend implements, and the behaviour they share.
+ *
+ * The public methods (`load`, `get`, `set`, `destroy`, `touch`, `patch`, `increment`, `clear`,
+ * `length`, `ids`) are built here, as express-session's `Store` builds `load` and `regenerate`
+ * on a subclass's `get`, `set` and `destroy`: each checks its arguments once and then calls a
+ * protected primitive that the subclass implements ({@link SessionStore.loadSession},
+ * {@link SessionStore.writeSession}, {@link SessionStore.destroySession},
+ * {@link SessionStore.touchSession}, {@link SessionStore.patchSession},
+ * {@link SessionStore.incrementField}, {@link SessionStore.clearSessions},
+ * {@link SessionStore.countSessions}, {@link SessionStore.sessionIds}). A primitive is only ever
+ * called with checked arguments:
+ * - `id`: a non-empty string (otherwise the call rejects with `invalid-id`);
+ * - keys: non-empty strings other than `__proto__` (`invalid-key`); the middleware's own fields
+ *   (`__session.*`) are keys like any other here;
+ * - values: JSON data (`invalid-value` otherwise, naming where the offending part is), handed
+ *   over as JSON text, so a backend that keeps JSON stores it as it comes and one that keeps
+ *   objects gets a fresh copy with `JSON.parse`;
+ * - `by`: a finite number (`invalid-value`);
+ * - `ttlSeconds`: a positive finite number of seconds (`invalid-value`); a write that names none
+ *   gets {@link SessionStore.defaultTtlSeconds}.
+ * Every failure, of a check or of a primitive, comes as a rejected promise, never a synchronous
+ * throw.
  *
  * Semantics every store must give (the contract test suite checks them):
  * - data is a record of JSON values with JSON semantics: what `get` returns is a fresh copy,
@@ -41,12 +93,20 @@ export type StoredSession =
  *
  * @example
  * ```ts
- * class MyStore extends SessionStore {
- *   async load(id: string) { ... }
- *   async set(id: string, data: SessionData, ttlSeconds?: number) { ... }
- *   // ...destroy, touch, patch, increment, clear, length, ids
+ * class MapStore extends SessionStore {
+ *   readonly #rows = new Map<string, { json: string | null; expiresAt: number }>();
+ *   protected async loadSession(id: string): Promise<StoredSession | undefined> {
+ *     const row = this.#rows.get(id);
+ *     if (!row || row.expiresAt <= Date.now()) return undefined;
+ *     return row.json === null ? { state: 'destroyed' } : { state: 'active', data: JSON.parse(row.json), expiresAt: row.expiresAt };
+ *   }
+ *   protected async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
+ *     this.#rows.set(id, { json, expiresAt: Date.now() + ttlSeconds * 1000 });
+ *   }
+ *   // ...destroySession, touchSession, patchSession, incrementField, clearSessions,
+ *   // countSessions, sessionIds
  * }
- * container.rebind(TYPES.SessionStore).to(MyStore).inSingletonScope();
+ * container.rebind(TYPES.SessionStore).to(MapStore).inSingletonScope();
  * ```
  */
 export abstract class SessionStore {
@@ -68,39 +128,89 @@ export abstract class SessionStore {
     this.#defaultTtlSeconds = seconds;
   }
 
-  /** Reads a session with its expiry, or the tombstone of a destroyed one. */
-  abstract load(id: string): Promise<StoredSession | undefined>;
+  /**
+   * Reads a session with its expiry, or the tombstone of a destroyed one; `undefined` when there
+   * is neither (or it expired). Rejects with `invalid-id` for an id that is not a non-empty string.
+   */
+  async load(id: string): Promise<StoredSession | undefined> {
+    this.checkId(id);
+    return this.loadSession(id);
+  }
 
-  /** Replaces the whole record of `id`; without `ttlSeconds` the default TTL applies. */
-  abstract set(id: string, data: SessionData, ttlSeconds?: number): Promise<void>;
+  /**
+   * The data of `id`, or `undefined` when it is missing, expired or destroyed. The fields the
+   * middleware keeps beside the data (named `__session.*`) are left out. Built on
+   * {@link SessionStore.load}, so a subclass that overrides `load` changes what `get` sees.
+   */
+  async get(id: string): Promise<SessionData | undefined> {
+    const found = await this.load(id);
+    if (found?.state !== 'active') return undefined;
+    takeMeta(found.data);
+    return found.data;
+  }
+
+  /**
+   * Replaces the whole record of `id`; without `ttlSeconds` the default TTL applies. Checks the
+   * id, then the record (a plain object with valid keys and JSON values), then the TTL.
+   */
+  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
+    this.checkId(id);
+    const json = recordToJson(data);
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    return this.writeSession(id, json, ttl);
+  }
 
   /** Removes `id` and leaves a tombstone so that the id is never adopted again while it could be presented. */
-  abstract destroy(id: string): Promise<void>;
+  async destroy(id: string): Promise<void> {
+    this.checkId(id);
+    return this.destroySession(id);
+  }
 
   /** Extends the TTL of a live session; a missing or destroyed one stays so. */
-  abstract touch(id: string, ttlSeconds: number): Promise<void>;
+  async touch(id: string, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    return this.touchSession(id, ttl);
+  }
 
   /**
    * Writes only the fields in `changes` (a field set to `undefined` is deleted), creating the
-   * session when it does not exist, and sets its TTL.
+   * session when it does not exist, and sets its TTL. Every field is checked before anything is
+   * written, so a refused patch changes nothing.
    */
-  abstract patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void>;
+  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+    this.checkId(id);
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    return this.patchSession(id, checkedChanges(changes), ttl);
+  }
 
   /**
    * Atomically adds `by` to the numeric field `key` (a missing field counts as 0), sets the TTL
    * and resolves the new value. Rejects with a `not-a-number` {@link SessionError} when the field
    * holds something else.
    */
-  abstract increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number>;
+  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    this.checkId(id);
+    assertKey(key);
+    checkAmount(by);
+    const ttl = this.ttlOrDefault(ttlSeconds);
+    return this.incrementField(id, key, by, ttl);
+  }
 
   /** Removes every session (and tombstone) this store holds. */
-  abstract clear(): Promise<void>;
+  async clear(): Promise<void> {
+    return this.clearSessions();
+  }
 
   /** Counts live sessions (tombstones and expired entries excluded). */
-  abstract length(): Promise<number>;
+  async length(): Promise<number> {
+    return this.countSessions();
+  }
 
-  /** Iterates the ids of live sessions. */
-  abstract ids(): AsyncIterable<string>;
+  /** Iterates the ids of live sessions (each once). */
+  async *ids(): AsyncIterable<string> {
+    yield* this.sessionIds();
+  }
 
   /**
    * Releases what the store itself owns (timers, connections it opened); a no-op by default.
@@ -113,19 +223,67 @@ export abstract class SessionStore {
   }
 
   /**
-   * The data of `id`, or `undefined` when it is missing, expired or destroyed. The fields the
-   * middleware keeps beside the data (named `__session.*`) are left out.
+   * Primitive of {@link SessionStore.load} (and so of `get`): what the backend holds under `id`,
+   * a live session (its data a fresh copy the caller may change, with its expiry when known), a
+   * tombstone, or `undefined` when there is nothing or it expired.
    */
-  async get(id: string): Promise<SessionData | undefined> {
-    const found = await this.load(id);
-    if (found?.state !== 'active') return undefined;
-    takeMeta(found.data);
-    return found.data;
-  }
+  protected abstract loadSession(id: string): Promise<StoredSession | undefined>;
+
+  /**
+   * Primitive of {@link SessionStore.set}: replaces the whole record of `id` (a tombstone
+   * included) with `json`, so that it runs out after `ttlSeconds`.
+   * @param json - The record's JSON text: an object whose keys are valid and whose values are
+   *   JSON (checked). `JSON.parse` gives a fresh copy.
+   * @param ttlSeconds - Positive, possibly fractional; already resolved (the default TTL when the
+   *   caller named none).
+   */
+  protected abstract writeSession(id: string, json: string, ttlSeconds: number): Promise<void>;
+
+  /**
+   * Primitive of {@link SessionStore.destroy}: replaces what `id` holds with a tombstone that
+   * lasts the session's remaining TTL (the default TTL when the id held nothing, or its expiry
+   * is unknown). Destroying a tombstone again leaves it as it is.
+   */
+  protected abstract destroySession(id: string): Promise<void>;
+
+  /**
+   * Primitive of {@link SessionStore.touch}: gives the live session `id` the TTL `ttlSeconds`
+   * (positive, resolved); a missing, expired or destroyed id stays as it is.
+   */
+  protected abstract touchSession(id: string, ttlSeconds: number): Promise<void>;
+
+  /**
+   * Primitive of {@link SessionStore.patch}: writes each field of `changes` into the session
+   * `id` (creating it when there is none) and sets its TTL, atomically with respect to other
+   * writes of the same session. A tombstone stays one: nothing is written then.
+   * @param changes - `[key, json]` pairs, all checked: `json` is the field's new value as JSON
+   *   text, or `undefined` to delete the field.
+   * @param ttlSeconds - Positive, possibly fractional.
+   */
+  protected abstract patchSession(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): Promise<void>;
+
+  /**
+   * Primitive of {@link SessionStore.increment}: atomically adds `by` (finite) to the field
+   * `key` (valid) of session `id` (a missing field or session counts as 0), sets the TTL and
+   * resolves the new value. On a tombstone it resolves what the value would be and writes
+   * nothing. Rejects with a `not-a-number` {@link SessionError} when the field holds anything
+   * but a number (`null` included), changing nothing.
+   */
+  protected abstract incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number>;
+
+  /** Primitive of {@link SessionStore.clear}: removes every session and tombstone of this store. */
+  protected abstract clearSessions(): Promise<void>;
+
+  /** Primitive of {@link SessionStore.length}: counts live, unexpired sessions (no tombstones). */
+  protected abstract countSessions(): Promise<number>;
+
+  /** Primitive of {@link SessionStore.ids}: the ids of live, unexpired sessions, each once. */
+  protected abstract sessionIds(): AsyncIterable<string>;
 
   /**
    * Rejects ids that are not non-empty strings with an `invalid-id` {@link SessionError}, so an
-   * `undefined` id never becomes a session called "undefined". Stores call it on every id.
+   * `undefined` id never becomes a session called "undefined". The public methods call it on
+   * every id before any primitive.
    */
   protected checkId(id: unknown): asserts id is string {
     if (typeof id !== 'string' || id.length === 0) {
@@ -135,7 +293,7 @@ export abstract class SessionStore {
 
   /** Resolves `ttlSeconds`, falling back to the default TTL; rejects nonsense early. */
   protected ttlOrDefault(ttlSeconds: number | undefined): number {
-    if (ttlSeconds === undefined) return this.#defaultTtlSeconds;
+    if (ttlSeconds === undefined) return this.defaultTtlSeconds;
     if (!(typeof ttlSeconds === 'number' && Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
       throw new SessionError('invalid-value', `TTL must be a positive number of seconds, got ${String(ttlSeconds)}`);
     }

@@ -5,7 +5,9 @@ import type { SessionChanges, SessionData } from '../core/json.js';
  * The operations of a store whose work is done by the time the call returns (the in-process
  * `MemoryStore`), callable without promises: the request path then needs no asynchronous hop to
  * open a session, and no held response to store it. Same semantics, checks and errors as the
- * store's own methods.
+ * store's public methods (thrown instead of rejected): an implementation checks its arguments
+ * with the helpers `SessionStore`'s public methods use (`checkId`, `recordToJson`,
+ * `ttlOrDefault`, `checkedChanges`), in the same order.
  * @internal
  */
 export interface SyncStoreOps {

@@ -640,6 +640,7 @@ export const createSession: SessionFactory<Session> = (runtime, init) => new Ses
 declare module '../engine/registered.js' {
   // Lets the adapters (a layer below) name this class as the type of `request.session`.
   interface SessionTypeRegister {
+    /** The session class, for the adapters' typings. */
     session: Session;
   }
 }

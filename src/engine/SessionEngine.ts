@@ -330,11 +330,13 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
    */
   #watchDeadlines(): void {
     if (this.#deadlineTimer !== undefined) return;
+    // Cleared with the clearInterval of the setInterval that made it (a test may swap in fake timers meanwhile).
+    const stop = clearInterval;
     this.#deadlineTimer = setInterval(() => {
       const now = Date.now();
       for (const call of this.#calls) if (call.deadline <= now) call.expire();
       if (this.#calls.size === 0) {
-        clearInterval(this.#deadlineTimer);
+        stop(this.#deadlineTimer);
         this.#deadlineTimer = undefined;
       }
     }, this.#tickMs);

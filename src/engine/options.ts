@@ -102,6 +102,7 @@ export interface SessionMiddlewareOptions {
    * ...)`), Fastify (`trustProxy`) and Koa (`app.proxy`).
    * @defaultValue false
    */
+  trustProxy?: boolean;
   /**
    * Requests that do not count as activity: when it returns true, the request neither refreshes
    * the store TTL nor sends a refreshed cookie, so a polling endpoint does not keep an idle
@@ -114,7 +115,6 @@ export interface SessionMiddlewareOptions {
    * @defaultValue none (every request is activity)
    */
   ignoreActivity?: (request: { method: string; path: string }) => boolean;
-  trustProxy?: boolean;
   /**
    * Keep responses that carry the session id out of shared caches: `Cache-Control: no-store`
    * where the app set none, `private` instead of `public`/`s-maxage` where it did. `false`

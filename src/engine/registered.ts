@@ -25,5 +25,5 @@ export interface SessionTypeRegister {}
  * when the app registered `onStoreError: 'continue'` (see {@link SessionTypeRegister}).
  */
 export type RegisteredSession =
-  | (SessionTypeRegister extends { session: infer S } ? S : unknown)
-  | (SessionTypeRegister extends { onStoreError: 'continue' } ? undefined : never);
+  | (SessionTypeRegister extends Record<'session', infer S> ? S : unknown)
+  | (SessionTypeRegister extends Record<'onStoreError', 'continue'> ? undefined : never);

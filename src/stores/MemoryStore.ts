@@ -1,9 +1,9 @@
-import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
+import { SessionStore, checkedChanges, type StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
-import type { SessionChanges, SessionData } from '../core/json.js';
+import type { SessionData } from '../core/json.js';
 import { MAX_TIMER_SECONDS } from '../core/timers.js';
 import { SYNC_OPS, type SyncStoreOps } from '../abstract/syncStore.js';
-import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
+import { recordFromJson, recordToJson } from '../core/serialize.js';
 
 /** Default of {@link MemoryStoreOptions.maxBytes}: 64 MiB of JSON text. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -51,7 +51,7 @@ interface Entry {
  * Both bounds are shared by everyone: a flood of anonymous requests that each write a session
  * evicts the least recently used entries, and those include the sessions of logged-in users,
  * who are then logged out. Where that matters (a public site, several processes), use a shared
- * store with its own memory policy, such as the RedisStore planned for this package, or raise
+ * store with its own memory policy, such as {@link RedisStore}, or raise
  * `maxEntries` and `maxBytes` to what the process can hold; and write to a session only once
  * there is something worth keeping (the middleware stores nothing for an untouched session).
  *
@@ -101,30 +101,22 @@ export class MemoryStore extends SessionStore {
     }
   }
 
-  async load(id: string): Promise<StoredSession | undefined> {
+  protected async loadSession(id: string): Promise<StoredSession | undefined> {
     return this.#load(id);
   }
 
   #load(id: string): StoredSession | undefined {
-    this.checkId(id);
     const entry = this.#live(id);
     if (!entry) return undefined;
     if (entry.json === null) return { state: 'destroyed' };
     return { state: 'active', data: recordFromJson(entry.json), expiresAt: entry.expiresAt };
   }
 
-  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
-    this.#set(id, data, ttlSeconds);
+  protected async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
+    this.#put(id, json, ttlSeconds);
   }
 
-  #set(id: string, data: SessionData, ttlSeconds?: number): void {
-    this.checkId(id);
-    const json = recordToJson(data);
-    this.#put(id, json, this.ttlOrDefault(ttlSeconds));
-  }
-
-  async destroy(id: string): Promise<void> {
-    this.checkId(id);
+  protected async destroySession(id: string): Promise<void> {
     const entry = this.#live(id);
     if (entry?.json === null) return;
     const expiresAt = entry ? entry.expiresAt : Date.now() + this.defaultTtlSeconds * 1000;
@@ -132,38 +124,28 @@ export class MemoryStore extends SessionStore {
     this.#insert(id, { json: null, expiresAt });
   }
 
-  async touch(id: string, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
+  protected async touchSession(id: string, ttlSeconds: number): Promise<void> {
     const entry = this.#live(id);
-    if (entry && entry.json !== null) entry.expiresAt = Date.now() + this.ttlOrDefault(ttlSeconds) * 1000;
+    if (entry && entry.json !== null) entry.expiresAt = Date.now() + ttlSeconds * 1000;
   }
 
-  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+  protected async patchSession(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): Promise<void> {
     this.#patch(id, changes, ttlSeconds);
   }
 
-  #patch(id: string, changes: SessionChanges, ttlSeconds: number): void {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  #patch(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): void {
     const entry = this.#live(id);
     if (entry?.json === null) return;
     const data: SessionData = entry ? recordFromJson(entry.json) : {};
-    for (const [key, value] of Object.entries(changes)) {
-      assertKey(key);
-      // A value JSON cannot hold (undefined, a function) is dropped, as `set` drops it.
-      const json = value === undefined ? undefined : toJson(value, `Value of "${key}"`);
+    for (const [key, json] of changes) {
       if (json === undefined) delete data[key];
       else data[key] = JSON.parse(json);
     }
     // Every value is JSON parsed from checked text: no need to check the record again.
-    this.#put(id, JSON.stringify(data), ttl);
+    this.#put(id, JSON.stringify(data), ttlSeconds);
   }
 
-  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
-    this.checkId(id);
-    assertKey(key);
-    if (!Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
     const entry = this.#live(id);
     const data: SessionData = entry?.json ? recordFromJson(entry.json) : {};
     const current = Object.hasOwn(data, key) ? data[key] : 0;
@@ -174,11 +156,11 @@ export class MemoryStore extends SessionStore {
     // A destroyed session is not brought back by a late write from a request still in flight.
     if (entry?.json === null) return next;
     data[key] = next;
-    this.#put(id, JSON.stringify(data), ttl);
+    this.#put(id, JSON.stringify(data), ttlSeconds);
     return next;
   }
 
-  async clear(): Promise<void> {
+  protected async clearSessions(): Promise<void> {
     this.#entries.clear();
     this.#tombstones.clear();
     this.#bytes = 0;
@@ -193,12 +175,12 @@ export class MemoryStore extends SessionStore {
     return this.#bytes;
   }
 
-  async length(): Promise<number> {
+  protected async countSessions(): Promise<number> {
     this.sweep();
     return this.#entries.size - this.#tombstones.size;
   }
 
-  async *ids(): AsyncIterable<string> {
+  protected async *sessionIds(): AsyncIterable<string> {
     const now = Date.now();
     for (const [id, entry] of [...this.#entries]) {
       if (entry.json !== null && entry.expiresAt > now) yield id;
@@ -215,15 +197,37 @@ export class MemoryStore extends SessionStore {
 
   /**
    * @internal The synchronous operations the middleware's request path uses, unless a subclass
-   * overrides `load`, `set` or `patch` (its overrides must then see every call).
+   * overrides `load`, `set` or `patch`, or their primitives (its overrides must then see every
+   * call). They check their arguments with the same helpers, in the same order, as the public
+   * methods of {@link SessionStore}, so they refuse the same calls with the same errors (thrown).
    */
   [SYNC_OPS](): SyncStoreOps | undefined {
     const own = MemoryStore.prototype;
-    if (this.load !== own.load || this.set !== own.set || this.patch !== own.patch) return undefined;
+    if (
+      this.load !== own.load ||
+      this.set !== own.set ||
+      this.patch !== own.patch ||
+      this.loadSession !== own.loadSession ||
+      this.writeSession !== own.writeSession ||
+      this.patchSession !== own.patchSession
+    ) {
+      return undefined;
+    }
     return (this.#syncOps ??= {
-      load: (id) => this.#load(id),
-      set: (id, data, ttlSeconds) => this.#set(id, data, ttlSeconds),
-      patch: (id, changes, ttlSeconds) => this.#patch(id, changes, ttlSeconds),
+      load: (id) => {
+        this.checkId(id);
+        return this.#load(id);
+      },
+      set: (id, data, ttlSeconds) => {
+        this.checkId(id);
+        const json = recordToJson(data);
+        this.#put(id, json, this.ttlOrDefault(ttlSeconds));
+      },
+      patch: (id, changes, ttlSeconds) => {
+        this.checkId(id);
+        const ttl = this.ttlOrDefault(ttlSeconds);
+        this.#patch(id, checkedChanges(changes), ttl);
+      },
     });
   }
 

@@ -1,7 +1,7 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
-import type { SessionChanges, SessionData } from '../core/json.js';
-import { assertKey, recordFromJson, recordToJson, toJson } from '../core/serialize.js';
+import type { SessionData } from '../core/json.js';
+import { recordFromJson } from '../core/serialize.js';
 
 /**
  * One record as a {@link RecordStore} backend keeps it under an id: the data of a live session,
@@ -72,7 +72,8 @@ function isTombstone(record: SessionRecord): record is Extract<SessionRecord, { 
  * (read, write and remove one record; optionally list, count and remove all) and this class
  * builds the whole {@link SessionStore} contract on them: `load`, `set`, `destroy` with a
  * tombstone for the remaining TTL, `touch`, field-level `patch`, `increment`, `clear`, `length`
- * and `ids`, with the ids, keys, values and TTLs checked before any backend call.
+ * and `ids` (the {@link SessionStore} base checks the ids, keys, values and TTLs before any
+ * backend call).
  *
  * `patch`, `increment`, `touch` and `destroy` are read-modify-write cycles. Within one process they
  * are atomic: the operations on one id run one after another (a small promise queue per id,
@@ -154,23 +155,19 @@ export abstract class RecordStore extends SessionStore {
   /** Optional: removes every record, tombstones included. */
   protected removeAll?(): Promise<void>;
 
-  async load(id: string): Promise<StoredSession | undefined> {
-    this.checkId(id);
+  protected async loadSession(id: string): Promise<StoredSession | undefined> {
     const record = await this.#read(id);
     if (!record) return undefined;
     if (isTombstone(record)) return { state: 'destroyed' };
     return { state: 'active', data: record.data, expiresAt: record.expiresAt };
   }
 
-  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
-    this.checkId(id);
-    const record = { data: recordFromJson(recordToJson(data)) };
-    const ttl = this.ttlOrDefault(ttlSeconds);
-    await this.#serial(id, () => this.#write(id, record, ttl));
+  protected async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
+    const record = { data: recordFromJson(json) };
+    await this.#serial(id, () => this.#write(id, record, ttlSeconds));
   }
 
-  async destroy(id: string): Promise<void> {
-    this.checkId(id);
+  protected async destroySession(id: string): Promise<void> {
     await this.#serial(id, async () => {
       const current = await this.#read(id);
       if (current && isTombstone(current)) return;
@@ -181,28 +178,19 @@ export abstract class RecordStore extends SessionStore {
     });
   }
 
-  async touch(id: string, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async touchSession(id: string, ttlSeconds: number): Promise<void> {
     await this.#serial(id, async () => {
       const current = await this.#read(id);
       if (!current || isTombstone(current)) return;
-      const record = { data: current.data, expiresAt: Date.now() + ttl * 1000 };
-      if (this.touchRecord) await this.#io('touchRecord', () => this.touchRecord!(id, record, ttl));
-      else await this.#io('writeRecord', () => this.writeRecord(id, record, ttl));
+      const record = { data: current.data, expiresAt: Date.now() + ttlSeconds * 1000 };
+      if (this.touchRecord) await this.#io('touchRecord', () => this.touchRecord!(id, record, ttlSeconds));
+      else await this.#io('writeRecord', () => this.writeRecord(id, record, ttlSeconds));
     });
   }
 
-  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
-    // Checked and copied before anything is read, so a rejected patch changes nothing.
-    const parsed: Array<[string, unknown]> = [];
-    for (const [key, value] of Object.entries(changes)) {
-      assertKey(key);
-      const json = value === undefined ? undefined : toJson(value, `Value of "${key}"`);
-      parsed.push([key, json === undefined ? undefined : JSON.parse(json)]);
-    }
+  protected async patchSession(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): Promise<void> {
+    // Parsed before anything is read (the values were checked by SessionStore.patch).
+    const parsed = changes.map(([key, json]): [string, unknown] => [key, json === undefined ? undefined : JSON.parse(json)]);
     await this.#serial(id, async () => {
       const current = await this.#read(id);
       if (current && isTombstone(current)) return;
@@ -211,15 +199,11 @@ export abstract class RecordStore extends SessionStore {
         if (value === undefined) delete data[key];
         else data[key] = value;
       }
-      await this.#write(id, { data }, ttl);
+      await this.#write(id, { data }, ttlSeconds);
     });
   }
 
-  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
-    this.checkId(id);
-    assertKey(key);
-    if (!Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
     return this.#serial(id, async () => {
       const current = await this.#read(id);
       const data: SessionData = current && !isTombstone(current) ? current.data : {};
@@ -231,25 +215,25 @@ export abstract class RecordStore extends SessionStore {
       // A destroyed session is not brought back by a late write from a request still in flight.
       if (current && isTombstone(current)) return next;
       data[key] = next;
-      await this.#write(id, { data }, ttl);
+      await this.#write(id, { data }, ttlSeconds);
       return next;
     });
   }
 
-  async clear(): Promise<void> {
+  protected async clearSessions(): Promise<void> {
     // Bulk calls are not bounded by callTimeoutSeconds (they hold no per-id queue, and may be long).
     if (this.removeAll) return this.#io('removeAll', () => this.removeAll!(), false);
     for await (const [id] of this.#list()) await this.#io('removeRecord', () => this.removeRecord(id));
   }
 
-  async length(): Promise<number> {
+  protected async countSessions(): Promise<number> {
     if (this.countLive) return this.#io('countLive', () => this.countLive!(), false);
     let count = 0;
-    for await (const _ of this.ids()) count++;
+    for await (const _ of this.sessionIds()) count++;
     return count;
   }
 
-  async *ids(): AsyncIterable<string> {
+  protected async *sessionIds(): AsyncIterable<string> {
     for await (const [id, record] of this.#list()) {
       if (!isTombstone(record) && !RecordStore.#expired(record)) yield id;
     }

@@ -1,7 +1,6 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
-import type { SessionChanges, SessionData } from '../core/json.js';
-import { assertKey, recordToJson, toJson } from '../core/serialize.js';
+import type { SessionData } from '../core/json.js';
 import { seamOf, type RedisSeam, type RedisStoreClient } from './redis/clients.js';
 import { DESTROY, INCREMENT, LOAD, PATCH, SET, TOUCH, type LuaScript } from './redis/scripts.js';
 
@@ -133,8 +132,7 @@ export class RedisStore extends SessionStore {
     if (options.defaultTtlSeconds !== undefined) this.defaultTtlSeconds = options.defaultTtlSeconds;
   }
 
-  async load(id: string): Promise<StoredSession | undefined> {
-    this.checkId(id);
+  protected async loadSession(id: string): Promise<StoredSession | undefined> {
     return this.#run(LOAD, id, [], (reply): StoredSession | undefined => {
       const state = integer(reply[0]);
       if (state === 0) return undefined;
@@ -152,48 +150,34 @@ export class RedisStore extends SessionStore {
     });
   }
 
-  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
-    this.checkId(id);
-    // The whole record is checked as MemoryStore checks it; each field is then kept as its JSON.
-    const record = JSON.parse(recordToJson(data)) as SessionData;
-    const ttl = this.ttlOrDefault(ttlSeconds);
-    const args = [milliseconds(ttl)];
+  protected async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
+    // The record was checked as a whole; each field is kept as its own JSON.
+    const record = JSON.parse(json) as SessionData;
+    const args = [milliseconds(ttlSeconds)];
     for (const key of Object.keys(record)) args.push(key, JSON.stringify(record[key]));
     await this.#run(SET, id, args);
   }
 
-  async destroy(id: string): Promise<void> {
-    this.checkId(id);
+  protected async destroySession(id: string): Promise<void> {
     await this.#run(DESTROY, id, [milliseconds(this.defaultTtlSeconds)]);
   }
 
-  async touch(id: string, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
-    await this.#run(TOUCH, id, [milliseconds(ttl)]);
+  protected async touchSession(id: string, ttlSeconds: number): Promise<void> {
+    await this.#run(TOUCH, id, [milliseconds(ttlSeconds)]);
   }
 
-  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async patchSession(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): Promise<void> {
     const deleted: string[] = [];
     const written: string[] = [];
-    for (const [key, value] of Object.entries(changes)) {
-      assertKey(key);
-      // A value JSON cannot hold (undefined, a function) is dropped, as `set` drops it.
-      const json = value === undefined ? undefined : toJson(value, `Value of "${key}"`);
+    for (const [key, json] of changes) {
       if (json === undefined) deleted.push(key);
       else written.push(key, json);
     }
-    await this.#run(PATCH, id, [milliseconds(ttl), String(deleted.length), ...deleted, ...written]);
+    await this.#run(PATCH, id, [milliseconds(ttlSeconds), String(deleted.length), ...deleted, ...written]);
   }
 
-  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
-    this.checkId(id);
-    assertKey(key);
-    if (typeof by !== 'number' || !Number.isFinite(by)) throw new SessionError('invalid-value', 'increment needs a finite number');
-    const ttl = this.ttlOrDefault(ttlSeconds);
-    return this.#run(INCREMENT, id, [milliseconds(ttl), key, String(by)], (reply) => {
+  protected async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    return this.#run(INCREMENT, id, [milliseconds(ttlSeconds), key, String(by)], (reply) => {
       const outcome = integer(reply[0]);
       if (outcome === 0) {
         throw new SessionError('not-a-number', `Cannot increment "${key}": it holds a ${kindOf(text(reply[1]))}`);
@@ -203,13 +187,13 @@ export class RedisStore extends SessionStore {
     });
   }
 
-  async clear(): Promise<void> {
+  protected async clearSessions(): Promise<void> {
     await this.#guard('clear', async () => {
       for await (const keys of this.#scan(false)) await this.#seam.unlink(keys);
     });
   }
 
-  async length(): Promise<number> {
+  protected async countSessions(): Promise<number> {
     return this.#guard('length', async () => {
       const seen = new Set<string>();
       for await (const keys of this.#scan(true)) for (const key of keys) seen.add(key);
@@ -217,7 +201,7 @@ export class RedisStore extends SessionStore {
     });
   }
 
-  async *ids(): AsyncIterable<string> {
+  protected async *sessionIds(): AsyncIterable<string> {
     // SCAN may return a key twice (while Redis resizes its table): yield each id once.
     const seen = new Set<string>();
     const batches = this.#scan(true)[Symbol.asyncIterator]();

@@ -1,6 +1,7 @@
 /**
- * The store contract suite against ExpressSessionStoreAdapter over real express-session stores:
- * express-session's own MemoryStore, and connect-pg-simple on the machine's PostgreSQL.
+ * The store contract suite and the failure battery against ExpressSessionStoreAdapter over real
+ * express-session stores: express-session's own MemoryStore, and connect-pg-simple on the
+ * machine's PostgreSQL.
  *
  * connect-pg-simple has no `all` or `clear`, which `ids()`, `length()` and `clear()` need; the
  * full battery runs over a subclass that adds them with two SQL statements (what a user of that
@@ -9,13 +10,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ExpressSessionStoreAdapter, SessionError } from '../../src/index.js';
 import { PGStore, callback, describeWithPostgres, expressSession, postgresUnavailable, scratchTable, type ScratchTable } from '../support/postgres.js';
+import { runFailureContract } from './failureContract.js';
 import { runStoreContract } from './storeContract.js';
 
-runStoreContract(
-  "ExpressSessionStoreAdapter over express-session's MemoryStore",
-  async () => ({ store: new ExpressSessionStoreAdapter(new expressSession.MemoryStore()), cleanup: async () => undefined }),
-  { strictJson: true },
-);
+const overMemoryStore = async () => ({ store: new ExpressSessionStoreAdapter(new expressSession.MemoryStore()), cleanup: async () => undefined });
+runStoreContract("ExpressSessionStoreAdapter over express-session's MemoryStore", overMemoryStore, { strictJson: true });
+runFailureContract("ExpressSessionStoreAdapter over express-session's MemoryStore", overMemoryStore);
 
 const unavailable = await postgresUnavailable();
 
@@ -58,14 +58,12 @@ describeWithPostgres('ExpressSessionStoreAdapter over connect-pg-simple (Postgre
     await scratch?.drop();
   });
 
-  runStoreContract(
-    'ExpressSessionStoreAdapter over connect-pg-simple',
-    async () => {
-      await scratch.pool.query(`DELETE FROM ${scratch.qualified}`);
-      return { store: new ExpressSessionStoreAdapter(pgStore), cleanup: async () => undefined };
-    },
-    { strictJson: true },
-  );
+  const overPostgres = async () => {
+    await scratch.pool.query(`DELETE FROM ${scratch.qualified}`);
+    return { store: new ExpressSessionStoreAdapter(pgStore), cleanup: async () => undefined };
+  };
+  runStoreContract('ExpressSessionStoreAdapter over connect-pg-simple', overPostgres, { strictJson: true });
+  runFailureContract('ExpressSessionStoreAdapter over connect-pg-simple', overPostgres);
 
   describe('the bare connect-pg-simple store (no all, no clear)', () => {
     it('serves the session operations and refuses to list, with a store-error naming all()', async () => {

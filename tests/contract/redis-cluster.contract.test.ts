@@ -1,13 +1,15 @@
 /**
  * The store contract against RedisStore on a real 3-master Redis Cluster that this file starts
  * (`redis-server --cluster-enabled yes` on free loopback ports, killed by PID afterwards), with an
- * ioredis `Cluster` and a node-redis `createCluster` client.
+ * ioredis `Cluster` and a node-redis `createCluster` client, and the small failure battery (the
+ * whole one runs against standalone Redis in redis.contract.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { RedisStore } from '../../src/index.js';
 import { describeWithServer, startCluster, uniquePrefix, type RunningCluster } from '../support/redisServers.js';
+import { runFailureContract } from './failureContract.js';
 import { runStoreContract } from './storeContract.js';
 
 let cluster: RunningCluster | undefined;
@@ -42,23 +44,19 @@ describeWithServer('RedisStore on a 3-master Redis Cluster', unavailable, () => 
     await nodeRedis?.close();
   });
 
-  runStoreContract(
-    'RedisStore + ioredis Cluster',
-    async () => {
-      const store = new RedisStore({ client: ioredis, prefix: uniquePrefix('contract-ioredis-cluster') });
-      return { store, cleanup: () => store.clear() };
-    },
-    { strictJson: true },
-  );
+  const withIoredis = async () => {
+    const store = new RedisStore({ client: ioredis, prefix: uniquePrefix('contract-ioredis-cluster') });
+    return { store, cleanup: () => store.clear() };
+  };
+  const withNodeRedis = async () => {
+    const store = new RedisStore({ client: nodeRedis, prefix: uniquePrefix('contract-node-redis-cluster') });
+    return { store, cleanup: () => store.clear() };
+  };
 
-  runStoreContract(
-    'RedisStore + node-redis cluster',
-    async () => {
-      const store = new RedisStore({ client: nodeRedis, prefix: uniquePrefix('contract-node-redis-cluster') });
-      return { store, cleanup: () => store.clear() };
-    },
-    { strictJson: true },
-  );
+  runStoreContract('RedisStore + ioredis Cluster', withIoredis, { strictJson: true });
+  runFailureContract('RedisStore + ioredis Cluster', withIoredis, { small: true });
+  runStoreContract('RedisStore + node-redis cluster', withNodeRedis, { strictJson: true });
+  runFailureContract('RedisStore + node-redis cluster', withNodeRedis, { small: true });
 
   describe.each(['ioredis Cluster', 'node-redis cluster'])('SCAN over every master, %s', (label) => {
     it('length(), ids() and clear() see the sessions of all three masters', async () => {

@@ -1,6 +1,6 @@
 /**
- * The store contract against RedisStore on the machine's Redis (`REDIS_URL` overrides), once with
- * an ioredis client and once with a node-redis client. Every test gets its own key prefix, cleared
+ * The store contract and the failure battery against RedisStore on the machine's Redis
+ * (`REDIS_URL` overrides), once with an ioredis client and once with a node-redis client. Every test gets its own key prefix, cleared
  * afterwards. The cluster runs are in redis-cluster.contract.test.ts.
  */
 import { afterAll, beforeAll } from '@jest/globals';
@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { RedisStore } from '../../src/index.js';
 import { REDIS_URL, describeWithServer, probeRedis, uniquePrefix } from '../support/redisServers.js';
+import { runFailureContract } from './failureContract.js';
 import { runStoreContract } from './storeContract.js';
 
 const unavailable = await probeRedis();
@@ -27,21 +28,17 @@ describeWithServer('RedisStore on a standalone Redis', unavailable, () => {
     await nodeRedis.close();
   });
 
-  runStoreContract(
-    'RedisStore + ioredis',
-    async () => {
-      const store = new RedisStore({ client: ioredis, prefix: uniquePrefix('contract-ioredis') });
-      return { store, cleanup: () => store.clear() };
-    },
-    { strictJson: true },
-  );
+  const withIoredis = async () => {
+    const store = new RedisStore({ client: ioredis, prefix: uniquePrefix('contract-ioredis') });
+    return { store, cleanup: () => store.clear() };
+  };
+  const withNodeRedis = async () => {
+    const store = new RedisStore({ client: nodeRedis, prefix: uniquePrefix('contract-node-redis') });
+    return { store, cleanup: () => store.clear() };
+  };
 
-  runStoreContract(
-    'RedisStore + node-redis',
-    async () => {
-      const store = new RedisStore({ client: nodeRedis, prefix: uniquePrefix('contract-node-redis') });
-      return { store, cleanup: () => store.clear() };
-    },
-    { strictJson: true },
-  );
+  runStoreContract('RedisStore + ioredis', withIoredis, { strictJson: true });
+  runFailureContract('RedisStore + ioredis', withIoredis);
+  runStoreContract('RedisStore + node-redis', withNodeRedis, { strictJson: true });
+  runFailureContract('RedisStore + node-redis', withNodeRedis);
 });

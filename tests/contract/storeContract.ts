@@ -11,7 +11,11 @@
  * });
  * ```
  * `makeStore` is called before every test and must give an empty store; `cleanup` runs after it.
- * Expiry tests use short real TTLs (1 s), so the store must honour sub-minute TTLs.
+ * Expiry tests use short real TTLs (1 s), so the store must honour sub-minute TTLs. The failure
+ * battery (`runFailureContract` in failureContract.ts) takes the same factory: one more line.
+ *
+ * Every `SessionStore` subclass gets its argument checks (ids, keys, values, TTLs) from the base
+ * class, so the validation tests hold for any store whose primitives do what their doc says.
  *
  * `features.strictJson`: the store refuses every value JSON would silently change (a `Map`
  * stored as `{}`, `NaN` as `null`, a function dropped...), as the library's own stores do by

@@ -1,13 +1,20 @@
 /**
- * The circuit breaker in front of the store, over a real Express app and socket: a store that
- * stalls costs storeTimeout per request until the breaker opens, then requests fail at once with
- * store-unavailable; after the cooldown one probe is let through and a working store closes it.
+ * The circuit breaker in front of the store, over a real Express app and socket, with real
+ * MemoryStores behind the `faulty` decorator.
+ *
+ * The failure battery (tests/contract/failureContract.ts) checks, against every store, that a
+ * stalling store costs storeTimeout per request until the breaker opens, that requests then fail
+ * at once with store-unavailable, and that after the cooldown a probe to a working store closes
+ * it. This file keeps what the battery does not cover: a failed probe, `breaker: false`, and the
+ * validation of the option.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
-import { SessionError, SessionMiddleware, type SessionEvent, type SessionStore } from '../../src/index.js';
-import { FlakyStore, StallingStore } from '../support/failingStores.js';
+import { MemoryStore, SessionError, SessionMiddleware, type SessionEvent, type SessionStore } from '../../src/index.js';
+import { faulty, type Fault } from '../support/failingStores.js';
 import { listenApp, sleep, type Running } from '../support/http.js';
+
+const memoryBehind = (fault?: Fault) => faulty(new MemoryStore({ sweepIntervalSeconds: 0 }), fault);
 
 const SECRET = 'breaker-test-secret-of-at-least-32-chars';
 const running: Running[] = [];
@@ -44,62 +51,23 @@ async function timed(url: string, headers: Record<string, string> = {}): Promise
 }
 
 describe('circuit breaker', () => {
-  it('a stalling store: each request waits storeTimeout until the breaker opens, then fails at once', async () => {
-    const events: SessionEvent[] = [];
-    const server = await serve(new StallingStore(), events, { failures: 3, cooldown: 60 });
-    // A new client's first store call is the increment: it stalls until storeTimeout.
-    for (let i = 0; i < 3; i++) {
-      const answer = await timed(server.url);
-      expect(answer).toMatchObject({ status: 503, body: { kind: 'store-timeout' } });
-      expect(answer.ms).toBeGreaterThan(250);
-      expect(answer.ms).toBeLessThan(300 + 500);
-    }
-    expect(events.filter((e) => e.event === 'store-down')).toHaveLength(1);
-    for (let i = 0; i < 5; i++) {
-      const answer = await timed(server.url);
-      expect(answer).toMatchObject({ status: 503, body: { kind: 'store-unavailable' } });
-      expect(answer.ms).toBeLessThan(50);
-    }
-  });
-
-  it('after the cooldown one probe goes through; a store that works again closes the circuit (store-up), no restart', async () => {
-    const events: SessionEvent[] = [];
-    const store = new FlakyStore();
-    const server = await serve(store, events, { failures: 2, cooldown: 0.4 });
-    const first = await timed(server.url);
-    expect(first.body.visits).toBe(1);
-    store.failing = true;
-    expect((await timed(server.url)).body.kind).toBe('store-error');
-    expect((await timed(server.url)).body.kind).toBe('store-error');
-    expect((await timed(server.url)).body.kind).toBe('store-unavailable');
-    store.failing = false;
-    // Still open until the cooldown is over, although the store works again.
-    expect((await timed(server.url)).body.kind).toBe('store-unavailable');
-    await sleep(450);
-    const recovered = await timed(server.url);
-    expect(recovered).toMatchObject({ status: 200, body: { visits: 1 } });
-    expect(events.map((e) => e.event).filter((e) => e === 'store-down' || e === 'store-up')).toEqual(['store-down', 'store-up']);
-    expect((await timed(server.url)).status).toBe(200);
-  });
-
   it('a failed probe keeps the circuit open for another cooldown', async () => {
     const events: SessionEvent[] = [];
-    const store = new FlakyStore();
-    store.failing = true;
+    const store = memoryBehind({ mode: 'throw' });
     const server = await serve(store, events, { failures: 1, cooldown: 0.3 });
     expect((await timed(server.url)).body.kind).toBe('store-error');
     expect((await timed(server.url)).body.kind).toBe('store-unavailable');
     await sleep(350);
     expect((await timed(server.url)).body.kind).toBe('store-error'); // the probe, failing
     expect((await timed(server.url)).body.kind).toBe('store-unavailable');
-    store.failing = false;
+    store.fault = undefined;
     await sleep(350);
     expect((await timed(server.url)).status).toBe(200);
   });
 
   it('breaker: false lets every request wait for the store', async () => {
     const events: SessionEvent[] = [];
-    const server = await serve(new StallingStore(), events, false);
+    const server = await serve(memoryBehind({ mode: 'stall' }), events, false);
     for (let i = 0; i < 4; i++) expect((await timed(server.url)).body.kind).toBe('store-timeout');
     expect(events.some((e) => e.event === 'store-down')).toBe(false);
   });

@@ -1,17 +1,26 @@
 /**
- * Store failures through real Express 5 apps: a store that rejects, one that never answers, one
- * that fails and then recovers. Errors must reach Express's error handler as `SessionError`s
- * (503) within a bounded time, or be absorbed with `onStoreError: 'continue'`.
+ * Store failures through real Express 5 apps mounted with `dispatch` (app.use((req, res, next) =>
+ * mw.dispatch(req, next))): a store that rejects, one that never answers, one that fails and then
+ * recovers, all real MemoryStores behind the `faulty` decorator. Errors must reach Express's
+ * error handler as `SessionError`s (503) within a bounded time, or be absorbed with
+ * `onStoreError: 'continue'`.
+ *
+ * The same failures through `mw.express()` run against every store in the failure battery
+ * (tests/contract/failureContract.ts); this file keeps what the battery does not cover: the
+ * `dispatch` mount and the default `storeTimeout`.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express, { type Express } from 'express';
-import { SessionError, SessionMiddleware, type SessionMiddlewareOptions, type SessionStore } from '../../src/index.js';
-import { FlakyStore, StallingStore, ThrowingStore } from '../support/failingStores.js';
+import { MemoryStore, SessionError, SessionMiddleware, type SessionMiddlewareOptions, type SessionStore } from '../../src/index.js';
+import { faulty, type Fault, type FaultyStore } from '../support/failingStores.js';
 import { listenApp, type Running } from '../support/http.js';
 
 const SECRET = 'test-secret-of-at-least-32-characters!!';
-type Mount = 'dispatch' | 'express()';
-const MOUNTS: Mount[] = ['dispatch', 'express()'];
+
+/** A real MemoryStore behind the fault decorator, with `fault` from the start. */
+function memoryBehind(fault?: Fault): FaultyStore {
+  return faulty(new MemoryStore({ sweepIntervalSeconds: 0 }), fault);
+}
 
 interface Harness {
   mw: SessionMiddleware;
@@ -23,10 +32,9 @@ interface Harness {
   get(path: string, headers?: Record<string, string>): Promise<Response>;
 }
 
-function makeApp(mw: SessionMiddleware, mount: Mount, errors: unknown[], handled: string[]): Express {
+function makeApp(mw: SessionMiddleware, errors: unknown[], handled: string[]): Express {
   const app = express();
-  if (mount === 'dispatch') app.use((req, res, next) => mw.dispatch(req, next));
-  else app.use(mw.express());
+  app.use((req, res, next) => mw.dispatch(req, next));
   app.get('/nothing', (req, res) => {
     handled.push('/nothing');
     res.json({ hasSession: mw.sessionOf(req) !== undefined, state: req.state ?? null });
@@ -51,11 +59,11 @@ function makeApp(mw: SessionMiddleware, mount: Mount, errors: unknown[], handled
 
 const running: Running[] = [];
 
-async function start(store: SessionStore, mount: Mount, options: SessionMiddlewareOptions = {}): Promise<Harness> {
+async function start(store: SessionStore, options: SessionMiddlewareOptions = {}): Promise<Harness> {
   const mw = new SessionMiddleware({ secret: SECRET, sessionStorage: store, ...options });
   const errors: unknown[] = [];
   const handled: string[] = [];
-  const server = await listenApp(makeApp(mw, mount, errors, handled));
+  const server = await listenApp(makeApp(mw, errors, handled));
   running.push(server);
   return {
     mw,
@@ -92,10 +100,10 @@ function expectNoLeak(response: Response, body: string, id?: string): void {
   expect(response.headers.get('x-session-id')).toBeNull();
 }
 
-describe.each(MOUNTS)('store failures (%s)', (mount) => {
+describe('store failures (dispatch)', () => {
   it('a failing store: a request with an existing session id reaches the error handler as a 503 store-error', async () => {
-    const store = new ThrowingStore();
-    const h = await start(store, mount);
+    const store = memoryBehind({ mode: 'throw' });
+    const h = await start(store);
     const id = await issuedId(h);
     h.handled.length = 0;
 
@@ -109,14 +117,14 @@ describe.each(MOUNTS)('store failures (%s)', (mount) => {
     expect((err as SessionError).kind).toBe('store-error');
     expect((err as SessionError).status).toBe(503);
     expect(JSON.parse(text).kind).toBe('store-error');
-    expect(store.calls).toContain('load');
+    expect(store.faulted).toContain('load');
     // The store's own message names the id; neither it nor a stack reaches the client.
     expectNoLeak(response, text, id);
   });
 
   it('a failing store: a new session that sets a value fails at commit; the client gets the error, not the 200', async () => {
-    const store = new ThrowingStore();
-    const h = await start(store, mount);
+    const store = memoryBehind({ mode: 'throw' });
+    const h = await start(store);
     const response = await h.get('/set');
     const text = await response.text();
     expect(h.handled).toEqual(['/set']);
@@ -125,14 +133,14 @@ describe.each(MOUNTS)('store failures (%s)', (mount) => {
     expect(h.errors).toHaveLength(1);
     expect(SessionError.is(h.errors[0])).toBe(true);
     expect((h.errors[0] as SessionError).kind).toBe('store-error');
-    expect(store.calls).toContain('patch');
+    expect(store.faulted).toContain('patch');
     expectNoLeak(response, text);
     expect(response.headers.getSetCookie().some((line) => line.startsWith('session_id='))).toBe(false);
   });
 
   it('a stalling store with storeTimeout 0.3: store-timeout reaches the error handler, nothing hangs', async () => {
-    const store = new StallingStore();
-    const h = await start(store, mount, { storeTimeout: 0.3 });
+    const store = memoryBehind({ mode: 'stall' });
+    const h = await start(store, { storeTimeout: 0.3 });
     const id = await issuedId(h);
 
     const started = Date.now();
@@ -159,8 +167,8 @@ describe.each(MOUNTS)('store failures (%s)', (mount) => {
   });
 
   it("onStoreError: 'continue' serves the request without a session (200, no X-Session-ID)", async () => {
-    const store = new ThrowingStore();
-    const h = await start(store, mount, { onStoreError: 'continue' });
+    const store = memoryBehind({ mode: 'throw' });
+    const h = await start(store, { onStoreError: 'continue' });
     const id = await issuedId(h);
     const response = await h.get('/nothing', { 'X-Session-ID': id });
     expect(response.status).toBe(200);
@@ -180,20 +188,20 @@ describe.each(MOUNTS)('store failures (%s)', (mount) => {
   });
 
   it('recovers without a restart: a store that fails and then works again serves the next request', async () => {
-    const store = new FlakyStore();
-    const h = await start(store, mount);
+    const store = memoryBehind();
+    const h = await start(store);
     const first = await h.get('/set');
     expect(first.status).toBe(200);
     const id = first.headers.get('x-session-id')!;
     expect(await store.get(id)).toEqual({ a: 1 });
 
-    store.failing = true;
+    store.fault = { mode: 'throw' };
     const down = await h.get('/peek', { 'X-Session-ID': id });
     expect(down.status).toBe(503);
     const downNew = await h.get('/set');
     expect(downNew.status).toBe(503);
 
-    store.failing = false;
+    store.fault = undefined;
     const back = await h.get('/peek', { 'X-Session-ID': id });
     expect(back.status).toBe(200);
     expect(back.headers.get('x-session-id')).toBe(id);
@@ -207,8 +215,8 @@ describe.each(MOUNTS)('store failures (%s)', (mount) => {
 
 describe('default storeTimeout', () => {
   it('bounds a stalling store at about 2 s by default', async () => {
-    const store = new StallingStore();
-    const h = await start(store, 'dispatch');
+    const store = memoryBehind({ mode: 'stall' });
+    const h = await start(store);
     const id = await issuedId(h);
     const started = Date.now();
     const response = await h.get('/peek', { 'X-Session-ID': id });

@@ -144,7 +144,7 @@ describe('LEGACY_IDS: session cookies of another format', () => {
       [{ [LEGACY_IDS]: reader }, 'session_id=s:missingRawId0123456789'],
       [{ [LEGACY_IDS]: throwing }, 'session_id=s:whatever'],
     ] as const) {
-      const { url } = await start(options as SessionMiddlewareOptions);
+      const { url } = await start(options as unknown as SessionMiddlewareOptions);
       const response = await fetch(`${url}/count`, { headers: { cookie } });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ visits: 1, user: null });

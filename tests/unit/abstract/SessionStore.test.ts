@@ -1,90 +1,95 @@
 /**
- * The shared behaviour of the abstract `SessionStore`: `get` built on `load`, the
- * `defaultTtlSeconds` property, and the protected helpers `checkId` and `ttlOrDefault`, exercised
- * through the public methods of a minimal subclass written here (the full store contract runs in
- * tests/unit/stores against real stores).
+ * The shared behaviour of the abstract `SessionStore`: the public methods, which check their
+ * arguments once and call the protected primitives of a subclass; `get` built on `load`; the
+ * `defaultTtlSeconds` property. Exercised through a minimal subclass written here that checks
+ * nothing itself (the full store contract runs in tests/unit/stores and tests/contract against
+ * real stores).
  */
 import { describe, expect, it } from '@jest/globals';
-import { SessionError, SessionStore, type SessionChanges, type SessionData, type StoredSession } from '../../../src/index.js';
+import { SessionError, SessionStore, type SessionData, type StoredSession } from '../../../src/index.js';
 import { caught } from '../../support/errors.js';
 
+/** One call of a primitive, with its arguments. */
+type PrimitiveCall = [name: string, ...args: unknown[]];
+
 /**
- * The smallest useful store: a Map of what `load` reports, plus the TTL each write resolved to.
- * Every method checks its id with `checkId` and resolves its TTL with `ttlOrDefault`, as a real
- * store does.
+ * The smallest useful store: a Map of what `load` reports, plus the TTL each write was given.
+ * Its primitives check nothing: the base does. Every primitive call is recorded.
  */
 class MinimalStore extends SessionStore {
   readonly entries = new Map<string, StoredSession>();
-  /** The TTL (seconds) the last write of each id resolved to. */
+  /** The TTL (seconds) the last write of each id was given. */
   readonly ttls = new Map<string, number>();
-  /** Ids `load` was called with, in order. */
+  /** Ids `loadSession` was called with, in order. */
   readonly loads: string[] = [];
+  /** Every primitive call, in order. */
+  readonly primitives: PrimitiveCall[] = [];
 
-  async load(id: string): Promise<StoredSession | undefined> {
-    this.checkId(id);
+  protected async loadSession(id: string): Promise<StoredSession | undefined> {
+    this.primitives.push(['loadSession', id]);
     this.loads.push(id);
-    return this.entries.get(id);
+    const entry = this.entries.get(id);
+    return entry?.state === 'active' ? { ...entry, data: structuredClone(entry.data) } : entry;
   }
 
-  async set(id: string, data: SessionData, ttlSeconds?: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
-    this.entries.set(id, { state: 'active', data: structuredClone(data), expiresAt: Date.now() + ttl * 1000 });
-    this.ttls.set(id, ttl);
+  protected async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
+    this.primitives.push(['writeSession', id, json, ttlSeconds]);
+    this.entries.set(id, { state: 'active', data: JSON.parse(json) as SessionData, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.ttls.set(id, ttlSeconds);
   }
 
-  async destroy(id: string): Promise<void> {
-    this.checkId(id);
+  protected async destroySession(id: string): Promise<void> {
+    this.primitives.push(['destroySession', id]);
     this.entries.set(id, { state: 'destroyed' });
   }
 
-  async touch(id: string, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async touchSession(id: string, ttlSeconds: number): Promise<void> {
+    this.primitives.push(['touchSession', id, ttlSeconds]);
     const entry = this.entries.get(id);
     if (entry?.state === 'active') {
-      this.entries.set(id, { ...entry, expiresAt: Date.now() + ttl * 1000 });
-      this.ttls.set(id, ttl);
+      this.entries.set(id, { ...entry, expiresAt: Date.now() + ttlSeconds * 1000 });
+      this.ttls.set(id, ttlSeconds);
     }
   }
 
-  async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async patchSession(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): Promise<void> {
+    this.primitives.push(['patchSession', id, changes.map(([key, json]) => [key, json]), ttlSeconds]);
     const entry = this.entries.get(id);
     if (entry?.state === 'destroyed') return;
     const data: SessionData = entry ? { ...entry.data } : {};
-    for (const [key, value] of Object.entries(changes)) {
-      if (value === undefined) delete data[key];
-      else data[key] = value;
+    for (const [key, json] of changes) {
+      if (json === undefined) delete data[key];
+      else data[key] = JSON.parse(json);
     }
-    this.entries.set(id, { state: 'active', data, expiresAt: Date.now() + ttl * 1000 });
-    this.ttls.set(id, ttl);
+    this.entries.set(id, { state: 'active', data, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.ttls.set(id, ttlSeconds);
   }
 
-  async increment(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
-    this.checkId(id);
-    const ttl = this.ttlOrDefault(ttlSeconds);
+  protected async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+    this.primitives.push(['incrementField', id, key, by, ttlSeconds]);
     const entry = this.entries.get(id);
     const data: SessionData = entry?.state === 'active' ? { ...entry.data } : {};
     const next = ((data[key] as number | undefined) ?? 0) + by;
     if (entry?.state === 'destroyed') return next;
     data[key] = next;
-    this.entries.set(id, { state: 'active', data, expiresAt: Date.now() + ttl * 1000 });
-    this.ttls.set(id, ttl);
+    this.entries.set(id, { state: 'active', data, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.ttls.set(id, ttlSeconds);
     return next;
   }
 
-  async clear(): Promise<void> {
+  protected async clearSessions(): Promise<void> {
+    this.primitives.push(['clearSessions']);
     this.entries.clear();
     this.ttls.clear();
   }
 
-  async length(): Promise<number> {
+  protected async countSessions(): Promise<number> {
+    this.primitives.push(['countSessions']);
     return [...this.entries.values()].filter((entry) => entry.state === 'active').length;
   }
 
-  async *ids(): AsyncIterable<string> {
+  protected async *sessionIds(): AsyncIterable<string> {
+    this.primitives.push(['sessionIds']);
     for (const [id, entry] of this.entries) if (entry.state === 'active') yield id;
   }
 }
@@ -205,7 +210,7 @@ describe('SessionStore (abstract)', () => {
     });
   });
 
-  describe('ttlOrDefault (through set, patch, touch, increment)', () => {
+  describe('TTLs (ttlOrDefault, through set, patch, touch, increment)', () => {
     it('uses the default TTL for a set without one, following later changes of the default', async () => {
       const store = new MinimalStore();
       await store.set('a', { x: 1 });
@@ -239,6 +244,8 @@ describe('SessionStore (abstract)', () => {
       expectSessionError(await rejectionOf(store.set('a', { x: 1 }, ttl as number)), 'invalid-value');
       expectSessionError(await rejectionOf(store.patch('a', { x: 1 }, ttl as number)), 'invalid-value');
       expectSessionError(await rejectionOf(store.increment('a', 'n', 1, ttl as number)), 'invalid-value');
+      expectSessionError(await rejectionOf(store.touch('a', ttl as number)), 'invalid-value');
+      expect(store.primitives).toEqual([]);
       await expect(store.length()).resolves.toBe(0);
       await expect(store.get('a')).resolves.toBeUndefined();
     });
@@ -252,7 +259,7 @@ describe('SessionStore (abstract)', () => {
     });
   });
 
-  describe('checkId (through every id-taking method)', () => {
+  describe('ids (checkId, through every id-taking method)', () => {
     it('accepts any non-empty string', async () => {
       const store = new MinimalStore();
       for (const id of ['a', ' ', 'x'.repeat(500), 'ünïcødé', 'undefined']) {
@@ -284,9 +291,9 @@ describe('SessionStore (abstract)', () => {
         const error = await rejectionOf(call());
         expect({ method, kind: SessionError.is(error) ? error.kind : String(error) }).toEqual({ method, kind: 'invalid-id' });
       }
-      // Nothing was written, in particular no session called "undefined".
+      // Nothing was written, in particular no session called "undefined": no primitive ran.
       expect(store.entries.size).toBe(0);
-      expect(store.loads).toEqual([]);
+      expect(store.primitives).toEqual([]);
     });
 
     it('gives the invalid-id error status 500 and a message without the bad value', async () => {
@@ -294,6 +301,170 @@ describe('SessionStore (abstract)', () => {
       const error = expectSessionError(await rejectionOf(store.get(undefined as unknown as string)), 'invalid-id');
       expect(error.status).toBe(500);
       expect(error.message).toBe('Session ids must be non-empty strings');
+    });
+  });
+
+  describe('the public methods check once, then call the primitives', () => {
+    it('pass each primitive checked arguments: JSON text, [key, json] pairs, the resolved TTL', async () => {
+      const store = new MinimalStore();
+      store.defaultTtlSeconds = 90;
+      await store.set('a', { when: new Date('2024-01-02T03:04:05.000Z'), skipped: undefined, n: 1 });
+      await store.patch('a', { n: 2, gone: undefined, list: [undefined, 1] }, 30);
+      await expect(store.increment('a', 'n', 0.5, 40)).resolves.toBe(2.5);
+      await store.touch('a', 50);
+      await expect(store.load('a')).resolves.toMatchObject({ state: 'active', data: { when: '2024-01-02T03:04:05.000Z', n: 2.5, list: [null, 1] } });
+      await expect(store.length()).resolves.toBe(1);
+      const ids: string[] = [];
+      for await (const id of store.ids()) ids.push(id);
+      expect(ids).toEqual(['a']);
+      await store.destroy('a');
+      await store.clear();
+      expect(store.primitives).toEqual([
+        ['writeSession', 'a', '{"when":"2024-01-02T03:04:05.000Z","n":1}', 90],
+        ['patchSession', 'a', [['n', '2'], ['gone', undefined], ['list', '[null,1]']], 30],
+        ['incrementField', 'a', 'n', 0.5, 40],
+        ['touchSession', 'a', 50],
+        ['loadSession', 'a'],
+        ['countSessions'],
+        ['sessionIds'],
+        ['destroySession', 'a'],
+        ['clearSessions'],
+      ]);
+    });
+
+    it('get strips the middleware fields of what loadSession gives; the store itself accepts them as keys', async () => {
+      const store = new MinimalStore();
+      await store.patch('a', { '__session.cookieExpiresAt': 123, user: 'ada' }, 30);
+      await expect(store.get('a')).resolves.toEqual({ user: 'ada' });
+      await expect(store.load('a')).resolves.toMatchObject({ data: { '__session.cookieExpiresAt': 123, user: 'ada' } });
+    });
+
+    it.each([
+      ['set, __proto__', (store: MinimalStore) => store.set('a', JSON.parse('{"__proto__": 1}') as SessionData)],
+      ["set, ''", (store: MinimalStore) => store.set('a', { ok: 1, '': 2 })],
+      ['patch, __proto__', (store: MinimalStore) => store.patch('a', JSON.parse('{"__proto__": 1}') as SessionData, 30)],
+      ["patch, ''", (store: MinimalStore) => store.patch('a', { ok: 1, '': 2 }, 30)],
+      ['increment, __proto__', (store: MinimalStore) => store.increment('a', '__proto__', 1, 30)],
+      ["increment, ''", (store: MinimalStore) => store.increment('a', '', 1, 30)],
+      ['increment, a number', (store: MinimalStore) => store.increment('a', 42 as unknown as string, 1, 30)],
+    ])('%s: a bad key rejects with invalid-key and never reaches a primitive', async (_method, call) => {
+      const store = new MinimalStore();
+      const error = expectSessionError(await rejectionOf(call(store)), 'invalid-key');
+      expect(error.message).toBe('Session keys must be non-empty strings other than "__proto__"');
+      expect(store.primitives).toEqual([]);
+    });
+
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+
+    it.each([
+      ['a Map', { m: new Map() }, 'Value of "m" is a Map'],
+      ['a nested BigInt', { deep: { list: [1, 2n] } }, 'Value of "deep" at list[1] is a BigInt'],
+      ['NaN', { score: Number.NaN }, 'Value of "score" is NaN (JSON would store null)'],
+      ['a function', { onDone: () => 1 }, 'Value of "onDone" is a function'],
+      ['a class instance', { at: new Point(1) }, 'Value of "at" is a Point'],
+      ['a cycle', { cyclic }, 'Value of "cyclic" at self is a circular reference'],
+    ])('set and patch: %s is refused with invalid-value, naming where, and never reaches a primitive', async (_label, data, message) => {
+      const store = new MinimalStore();
+      expect(expectSessionError(await rejectionOf(store.set('a', data as SessionData, 30)), 'invalid-value').message).toBe(message);
+      expect(expectSessionError(await rejectionOf(store.patch('a', data as SessionData, 30)), 'invalid-value').message).toBe(message);
+      expect(store.primitives).toEqual([]);
+    });
+
+    it.each([
+      ['an array', [1, 2]],
+      ['null', null],
+      ['a string', 'text'],
+      ['a Date', new Date(0)],
+      ['an object with toJSON', { toJSON: () => ({ a: 1 }) }],
+    ])('set: session data that is %s is refused with invalid-value (a plain record only)', async (_label, data) => {
+      const store = new MinimalStore();
+      const error = expectSessionError(await rejectionOf(store.set('a', data as unknown as SessionData, 30)), 'invalid-value');
+      expect(error.message).toBe('Session data must be a plain object');
+      expect(store.primitives).toEqual([]);
+    });
+
+    it('patch: changes that are not an object are refused with invalid-value', async () => {
+      const store = new MinimalStore();
+      for (const changes of [null, 'text', [1]]) {
+        expectSessionError(await rejectionOf(store.patch('a', changes as unknown as SessionData, 30)), 'invalid-value');
+      }
+      expect(store.primitives).toEqual([]);
+    });
+
+    it.each([
+      ['NaN', Number.NaN],
+      ['Infinity', Number.POSITIVE_INFINITY],
+      ["the string '1'", '1'],
+      ['undefined', undefined],
+    ])('increment: an amount of %s is refused with invalid-value and never reaches a primitive', async (_label, by) => {
+      const store = new MinimalStore();
+      const error = expectSessionError(await rejectionOf(store.increment('a', 'n', by as number, 30)), 'invalid-value');
+      expect(error.message).toBe('increment needs a finite number');
+      expect(store.primitives).toEqual([]);
+    });
+
+    it('checks in a fixed order: the id first; set checks the record before the TTL, patch the TTL before the fields', async () => {
+      const store = new MinimalStore();
+      const map = { m: new Map() } as SessionData;
+      expectSessionError(await rejectionOf(store.set(undefined as unknown as string, map, 0)), 'invalid-id');
+      expectSessionError(await rejectionOf(store.set('a', map, 0)), 'invalid-value');
+      expect((await rejectionOf(store.set('a', { '': 1 }, 0)) as SessionError).kind).toBe('invalid-key');
+      const ttlFirst = expectSessionError(await rejectionOf(store.patch('a', { '': 1 }, 0)), 'invalid-value');
+      expect(ttlFirst.message).toContain('TTL');
+      // Fields in order: the first bad one is reported.
+      expectSessionError(await rejectionOf(store.patch('a', { a: 1n, '': 1 }, 30)), 'invalid-value');
+      expectSessionError(await rejectionOf(store.patch('a', { '': 1, a: 1n }, 30)), 'invalid-key');
+      expectSessionError(await rejectionOf(store.increment('a', '', Number.NaN, 0)), 'invalid-key');
+      expectSessionError(await rejectionOf(store.increment('a', 'n', Number.NaN, 0)), 'invalid-value');
+      expect(store.primitives).toEqual([]);
+    });
+
+    it('every failure is a rejected promise, never a synchronous throw, primitives that throw synchronously included', async () => {
+      class SyncThrowing extends MinimalStore {
+        protected override loadSession(): Promise<StoredSession | undefined> {
+          throw new Error('thrown, not rejected');
+        }
+        protected override sessionIds(): AsyncIterable<string> {
+          throw new Error('no iterator');
+        }
+      }
+      const store = new SyncThrowing();
+      const calls: Array<() => Promise<unknown>> = [
+        () => store.load(''),
+        () => store.set('a', { m: new Map() } as SessionData),
+        () => store.patch('a', { '': 1 }, 30),
+        () => store.increment('a', 'n', Number.NaN, 30),
+        () => store.touch('a', -1),
+        () => store.destroy(null as unknown as string),
+      ];
+      for (const call of calls) {
+        let promise: Promise<unknown> | undefined;
+        expect(() => {
+          promise = call();
+        }).not.toThrow();
+        expect(SessionError.is(await rejectionOf(promise!))).toBe(true);
+      }
+      expect(((await rejectionOf(store.load('a'))) as Error).message).toBe('thrown, not rejected');
+      expect(((await rejectionOf(store.get('a'))) as Error).message).toBe('thrown, not rejected');
+      let iterable: AsyncIterable<string> | undefined;
+      expect(() => {
+        iterable = store.ids();
+      }).not.toThrow();
+      expect(((await rejectionOf(iterable![Symbol.asyncIterator]().next())) as Error).message).toBe('no iterator');
+    });
+
+    it("a primitive's own error (such as not-a-number) comes through unchanged", async () => {
+      class NotANumber extends MinimalStore {
+        protected override async incrementField(): Promise<number> {
+          throw new SessionError('not-a-number', 'Cannot increment "n": it holds a string');
+        }
+      }
+      const error = expectSessionError(await rejectionOf(new NotANumber().increment('a', 'n', 1, 30)), 'not-a-number');
+      expect(error.message).toBe('Cannot increment "n": it holds a string');
     });
   });
 });

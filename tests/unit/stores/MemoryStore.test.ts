@@ -1,12 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
-import { MemoryStore, SessionError, SessionStore } from '../../../src/index.js';
+import { MemoryStore, SessionError, SessionStore, type SessionChanges, type SessionData, type StoredSession } from '../../../src/index.js';
+import { syncOpsOf } from '../../../src/abstract/syncStore.js';
+import { runFailureContract } from '../../contract/failureContract.js';
 import { runStoreContract } from '../../contract/storeContract.js';
 
-runStoreContract('MemoryStore', async () => {
+const memoryStore = async () => {
   const store = new MemoryStore();
   return { store, cleanup: async () => store.close() };
-}, { strictJson: true });
+};
+runStoreContract('MemoryStore', memoryStore, { strictJson: true });
+runFailureContract('MemoryStore', memoryStore);
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -477,6 +481,133 @@ describe('MemoryStore', () => {
     await expect(store.length()).resolves.toBe(0);
     await store.destroy('y');
     await expect(store.length()).resolves.toBe(0);
+  });
+
+  describe('synchronous operations (the request path of the middleware)', () => {
+    /** What a call did: its result, or the kind and message of what it threw or rejected with. */
+    const outcome = async (call: () => unknown): Promise<unknown> => {
+      try {
+        return { value: await call() };
+      } catch (error) {
+        return SessionError.is(error) ? { kind: error.kind, message: error.message } : { other: String(error) };
+      }
+    };
+    const protoKeyed = (): SessionData => JSON.parse('{"__proto__": {"polluted": true}}') as SessionData;
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+
+    it('refuse the same calls with the same errors (thrown) as the public methods (rejected), storing nothing', async () => {
+      const viaSync = track(new MemoryStore({ maxBytes: 64 }));
+      const viaAsync = track(new MemoryStore({ maxBytes: 64 }));
+      const sync = syncOpsOf(viaSync)!;
+      expect(sync).toBeDefined();
+      const bad = (value: unknown) => value as never;
+      const loads: unknown[][] = [[undefined], [''], [42], [null]];
+      const sets: unknown[][] = [
+        [undefined, { a: 1 }, 30],
+        ['', { a: 1 }, 30],
+        ['a', { m: new Map() }, 30],
+        ['a', { deep: [1, { n: Number.NaN }] }, 30],
+        ['a', { cyclic }, 30],
+        ['a', protoKeyed(), 30],
+        ['a', { '': 1 }, 30],
+        ['a', [1], 30],
+        ['a', null, 30],
+        ['a', new Date(0), 30],
+        ['a', { a: 1 }, 0],
+        ['a', { a: 1 }, Number.NaN],
+        ['a', { a: 1 }, '5'],
+        ['a', { m: new Map() }, 0],
+        [undefined, { m: new Map() }, 0],
+        ['a', { big: 'x'.repeat(100) }, 30],
+      ];
+      const patches: unknown[][] = [
+        [undefined, { a: 1 }, 30],
+        ['a', { '': 1 }, 30],
+        ['a', protoKeyed(), 30],
+        ['a', { n: 1n }, 30],
+        ['a', { ok: 1, fn: () => 1 }, 30],
+        ['a', { a: 1 }, -1],
+        ['a', { '': 1 }, 0],
+        ['a', { a: 1n, '': 1 }, 30],
+        ['a', null, 30],
+        ['a', { big: 'x'.repeat(100) }, 30],
+      ];
+      for (const args of loads) {
+        const expected = await outcome(() => viaAsync.load(bad(args[0])));
+        expect([args, await outcome(() => sync.load(bad(args[0])))]).toEqual([args, expected]);
+        expect(expected).toHaveProperty('kind');
+      }
+      for (const args of sets) {
+        const expected = await outcome(() => viaAsync.set(bad(args[0]), bad(args[1]), bad(args[2])));
+        expect([args, await outcome(() => sync.set(bad(args[0]), bad(args[1]), bad(args[2])))]).toEqual([args, expected]);
+        expect(expected).toHaveProperty('kind');
+      }
+      for (const args of patches) {
+        const expected = await outcome(() => viaAsync.patch(bad(args[0]), bad(args[1]), bad(args[2])));
+        expect([args, await outcome(() => sync.patch(bad(args[0]), bad(args[1]), bad(args[2])))]).toEqual([args, expected]);
+        expect(expected).toHaveProperty('kind');
+      }
+      expect(viaSync.bytes).toBe(0);
+      await expect(viaSync.length()).resolves.toBe(0);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('store what the public methods store, and read it back the same', async () => {
+      const viaSync = track(new MemoryStore());
+      const viaAsync = track(new MemoryStore());
+      const sync = syncOpsOf(viaSync)!;
+      viaSync.defaultTtlSeconds = 120;
+      viaAsync.defaultTtlSeconds = 120;
+      const when = new Date('2024-01-02T03:04:05.000Z');
+      sync.set('a', { when, list: [undefined, 1], skipped: undefined }, undefined as unknown as number);
+      await viaAsync.set('a', { when, list: [undefined, 1], skipped: undefined });
+      sync.patch('a', { n: 1, list: undefined, '__session.cookieExpiresAt': 5 }, 60);
+      await viaAsync.patch('a', { n: 1, list: undefined, '__session.cookieExpiresAt': 5 }, 60);
+      const expected = { when: '2024-01-02T03:04:05.000Z', n: 1, '__session.cookieExpiresAt': 5 };
+      expect(sync.load('a')).toMatchObject({ state: 'active', data: expected });
+      await expect(viaAsync.load('a')).resolves.toMatchObject({ state: 'active', data: expected });
+      expect(viaSync.bytes).toBe(viaAsync.bytes);
+      await viaSync.destroy('a');
+      expect(sync.load('a')).toEqual({ state: 'destroyed' });
+      sync.patch('a', { late: 1 }, 60); // a tombstone stays one
+      expect(sync.load('a')).toEqual({ state: 'destroyed' });
+      expect(sync.load('missing')).toBeUndefined();
+    });
+
+    it('are withheld from a subclass that overrides load, set or patch, or one of their primitives', () => {
+      class OwnLoad extends MemoryStore {
+        override async load(id: string): Promise<StoredSession | undefined> {
+          return super.load(id);
+        }
+      }
+      class OwnPatch extends MemoryStore {
+        override async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
+          return super.patch(id, changes, ttlSeconds);
+        }
+      }
+      class OwnLoadSession extends MemoryStore {
+        protected override async loadSession(id: string): Promise<StoredSession | undefined> {
+          return super.loadSession(id);
+        }
+      }
+      class OwnWriteSession extends MemoryStore {
+        protected override async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
+          return super.writeSession(id, json, ttlSeconds);
+        }
+      }
+      class OwnIncrement extends MemoryStore {
+        protected override async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
+          return super.incrementField(id, key, by, ttlSeconds);
+        }
+      }
+      for (const Store of [OwnLoad, OwnPatch, OwnLoadSession, OwnWriteSession]) {
+        expect([Store.name, syncOpsOf(track(new Store()))]).toEqual([Store.name, undefined]);
+      }
+      // increment is never synchronous: overriding it keeps the synchronous reads and writes.
+      expect(syncOpsOf(track(new OwnIncrement()))).toBeDefined();
+      expect(syncOpsOf(track(new MemoryStore()))).toBeDefined();
+    });
   });
 
   describe('option validation', () => {
