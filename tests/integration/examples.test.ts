@@ -23,7 +23,7 @@ describe('examples', () => {
     expect(second?.session_id).toBe(first?.session_id);
   });
 
-  it.each(['session-increment.ts', 'web-dispatch.ts'])('%s counts 1 then 2 on one session', async (file) => {
+  it.each(['session-increment.ts', 'web-dispatch.ts', 'node-http.ts', 'own-framework.ts'])('%s counts 1 then 2 on one session', async (file) => {
     const [first, second] = await runExample(file);
     expect([first?.visits, second?.visits]).toEqual([1, 2]);
     expect(second?.session_id).toBe(first?.session_id);
@@ -39,8 +39,20 @@ describe('examples', () => {
 
   it('every example file is covered above', () => {
     expect(readdirSync('examples').sort()).toEqual(
-      // redis.ts runs against the local Redis in tests/integration/redis-example.test.ts.
-      ['dependency-injection.ts', 'greet.ts', 'redis.ts', 'session-increment.ts', 'web-dispatch.ts'].sort(),
+      // redis.ts runs against the local Redis in tests/integration/redis-example.test.ts; fastify.ts,
+      // koa.ts and hono.ts in their framework's test file.
+      [
+        'dependency-injection.ts',
+        'fastify.ts',
+        'greet.ts',
+        'hono.ts',
+        'koa.ts',
+        'node-http.ts',
+        'own-framework.ts',
+        'redis.ts',
+        'session-increment.ts',
+        'web-dispatch.ts',
+      ].sort(),
     );
   });
 });
