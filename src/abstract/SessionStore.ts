@@ -1,3 +1,4 @@
+import { checkEntry, checkUserId, noUserIndex, type UserIndex, type UserRevocation, type UserSessionEntry } from './userIndex.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
 import { SessionError } from '../core/SessionError.js';
 import { takeMeta } from '../core/meta.js';
@@ -213,6 +214,48 @@ export abstract class SessionStore {
   }
 
   /**
+   * Adds (or replaces, by handle) a logged-in session in its user's index, unless the user's
+   * revocation mark ends it (an in-flight request of a revoked session cannot put it back on
+   * the list). The index keeps at most {@link MAX_USER_SESSIONS} entries and lives as long as
+   * its longest entry. Rejects with `unsupported` on a store that keeps no index.
+   */
+  async indexSession(userId: string, entry: UserSessionEntry): Promise<void> {
+    checkUserId(userId);
+    checkEntry(entry);
+    return this.indexUserSession(userId, entry);
+  }
+
+  /** Takes the session named `handle` off its user's index. */
+  async unindexSession(userId: string, handle: string): Promise<void> {
+    checkUserId(userId);
+    if (typeof handle !== 'string' || handle.length === 0) throw new SessionError('invalid-value', 'A handle must be a non-empty string');
+    return this.unindexUserSession(userId, handle);
+  }
+
+  /** The user's indexed sessions that have not expired, and the revocation mark. */
+  async userIndex(userId: string): Promise<UserIndex> {
+    checkUserId(userId);
+    return this.loadUserIndex(userId);
+  }
+
+  /** The user's revocation mark only (read on every request of a logged-in session), or `undefined`. */
+  async userRevocation(userId: string): Promise<UserRevocation | undefined> {
+    checkUserId(userId);
+    return this.loadUserRevocation(userId);
+  }
+
+  /**
+   * Atomically marks every session of the user logged in before `before` as revoked (but the
+   * one named `spared`), takes them off the index and resolves the entries taken off, so the
+   * caller can destroy their sessions. The mark lasts {@link REVOCATION_TTL_SECONDS}.
+   */
+  async revokeUser(userId: string, before: number, spared?: string): Promise<UserSessionEntry[]> {
+    checkUserId(userId);
+    if (typeof before !== 'number' || !Number.isFinite(before)) throw new SessionError('invalid-value', 'before must be an epoch ms');
+    return this.revokeUserSessions(userId, { before, spared });
+  }
+
+  /**
    * Releases what the store itself owns (timers, connections it opened); a no-op by default.
    * A store never closes a client the application passed in (a Redis client, a wrapped
    * express-session store): the application owns those. The DI module calls it when the
@@ -279,6 +322,43 @@ export abstract class SessionStore {
 
   /** Primitive of {@link SessionStore.ids}: the ids of live, unexpired sessions, each once. */
   protected abstract sessionIds(): AsyncIterable<string>;
+
+  /**
+   * Primitive of {@link SessionStore.indexSession} (arguments checked). A store without a user
+   * index keeps this default, which rejects with `unsupported`; logins then still work, and
+   * only the listing and revocation calls fail.
+   */
+  protected indexUserSession(userId: string, entry: UserSessionEntry): Promise<void> {
+    void userId;
+    void entry;
+    return Promise.reject(noUserIndex(this));
+  }
+
+  /** Primitive of {@link SessionStore.unindexSession}; rejects with `unsupported` by default. */
+  protected unindexUserSession(userId: string, handle: string): Promise<void> {
+    void userId;
+    void handle;
+    return Promise.reject(noUserIndex(this));
+  }
+
+  /** Primitive of {@link SessionStore.userIndex}: live entries only; rejects with `unsupported` by default. */
+  protected loadUserIndex(userId: string): Promise<UserIndex> {
+    void userId;
+    return Promise.reject(noUserIndex(this));
+  }
+
+  /** Primitive of {@link SessionStore.userRevocation}; resolves `undefined` by default (no index, no marks). */
+  protected loadUserRevocation(userId: string): Promise<UserRevocation | undefined> {
+    void userId;
+    return Promise.resolve(undefined);
+  }
+
+  /** Primitive of {@link SessionStore.revokeUser}; rejects with `unsupported` by default. */
+  protected revokeUserSessions(userId: string, revocation: UserRevocation): Promise<UserSessionEntry[]> {
+    void userId;
+    void revocation;
+    return Promise.reject(noUserIndex(this));
+  }
 
   /**
    * Rejects ids that are not non-empty strings with an `invalid-id` {@link SessionError}, so an

@@ -17,6 +17,8 @@
  * - `session-closed`: the session was changed after its request's final commit (after the
  *   response, or the Web response's body, was complete), when the change could no longer be
  *   stored; the change is refused rather than silently dropped.
+ * - `unsupported`: the store lacks a capability the call needs (a custom store without the user
+ *   index, asked for `sessionsOf`, `revoke` or `revokeAll`).
  */
 export type SessionErrorKind =
   | 'invalid-option'
@@ -29,7 +31,8 @@ export type SessionErrorKind =
   | 'not-a-number'
   | 'unsupported-request'
   | 'too-large'
-  | 'session-closed';
+  | 'session-closed'
+  | 'unsupported';
 
 const BRAND = Symbol.for('swarmauri-middleware-session/SessionError');
 

@@ -241,7 +241,7 @@ export function sessionErrors(value: unknown): void {
   expectType<
     Equal<
       SessionErrorKind,
-      'invalid-option' | 'invalid-value' | 'invalid-key' | 'invalid-id' | 'store-error' | 'store-timeout' | 'not-a-number' | 'unsupported-request' | 'too-large' | 'session-closed' | 'store-unavailable'
+      'invalid-option' | 'invalid-value' | 'invalid-key' | 'invalid-id' | 'store-error' | 'store-timeout' | 'not-a-number' | 'unsupported-request' | 'too-large' | 'session-closed' | 'store-unavailable' | 'unsupported'
     >
   >();
   const kind: SessionErrorKind = 'store-timeout';
