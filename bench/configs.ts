@@ -210,6 +210,42 @@ export const CONFIGS: readonly BenchConfig[] = [
     default: true,
     unavailable: () => moduleMissing('fastify') ?? moduleMissing('@fastify/session') ?? moduleMissing('@fastify/cookie'),
   },
+  // Koa 3 (issue 8): koa-session 7 with an in-memory external store (server-side sessions, a
+  // signed key in the cookie), like express-session's MemoryStore.
+  {
+    id: 'koa',
+    framework: 'koa',
+    label: 'Koa 3, no sessions',
+    short: 'Koa 3',
+    role: 'raw',
+    server: 'koa',
+    env: { BENCH_SESSION: 'none' },
+    default: true,
+    unavailable: () => moduleMissing('koa'),
+  },
+  {
+    id: 'koa+library-memory',
+    framework: 'koa',
+    label: 'Koa 3 + this library (MemoryStore)',
+    short: 'this library',
+    role: 'library',
+    peer: 'koa+koa-session-memory',
+    server: 'koa',
+    env: { BENCH_SESSION: 'library' },
+    default: true,
+    unavailable: () => moduleMissing('koa'),
+  },
+  {
+    id: 'koa+koa-session-memory',
+    framework: 'koa',
+    label: 'Koa 3 + koa-session 7 (in-memory store)',
+    short: 'koa-session',
+    role: 'peer',
+    server: 'koa',
+    env: { BENCH_SESSION: 'koa-session' },
+    default: true,
+    unavailable: () => moduleMissing('koa') ?? moduleMissing('koa-session'),
+  },
   // Hono 4 on @hono/node-server (issue 8). @hono/session keeps its session in an encrypted cookie;
   // the peer row gives it a Map as storage (its README's `useSessionStorage`).
   {
