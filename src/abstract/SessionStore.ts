@@ -216,7 +216,7 @@ export abstract class SessionStore {
   /**
    * Adds (or replaces, by handle) a logged-in session in its user's index, unless the user's
    * revocation mark ends it (an in-flight request of a revoked session cannot put it back on
-   * the list). The index keeps at most {@link MAX_USER_SESSIONS} entries and lives as long as
+   * the list). The index keeps at most `MAX_USER_SESSIONS` (100) entries and lives as long as
    * its longest entry. Rejects with `unsupported` on a store that keeps no index.
    */
   async indexSession(userId: string, entry: UserSessionEntry): Promise<void> {
@@ -247,7 +247,7 @@ export abstract class SessionStore {
   /**
    * Atomically marks every session of the user logged in before `before` as revoked (but the
    * one named `spared`), takes them off the index and resolves the entries taken off, so the
-   * caller can destroy their sessions. The mark lasts {@link REVOCATION_TTL_SECONDS}.
+   * caller can destroy their sessions. The mark lasts `REVOCATION_TTL_SECONDS` (400 days).
    */
   async revokeUser(userId: string, before: number, spared?: string): Promise<UserSessionEntry[]> {
     checkUserId(userId);
