@@ -8,6 +8,7 @@ export default {
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: {
     '^swarmauri-middleware-session$': '<rootDir>/src/index.ts',
+    '^swarmauri-middleware-session/express-session$': '<rootDir>/src/compat/expressSession.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 20000,

@@ -215,7 +215,9 @@ async function request(port: number, route: string, cookie?: string): Promise<Re
   } catch {
     visits = text;
   }
-  return { status: response.status, visits, cookie: response.headers.getSetCookie()[0]?.split(';')[0] };
+  // Every cookie the response set (koa-session signs its cookie with a second, `.sig`, one).
+  const pairs = response.headers.getSetCookie().map((line) => line.split(';')[0]!);
+  return { status: response.status, visits, cookie: pairs.length > 0 ? pairs.join('; ') : undefined };
 }
 
 function expectReply(cell: Cell, what: string, reply: Reply, visits: number, cookie: boolean): void {

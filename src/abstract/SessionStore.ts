@@ -1,8 +1,27 @@
+import { hashedKeyOf } from '../core/storageKey.js';
 import { checkEntry, checkUserId, noUserIndex, type UserIndex, type UserRevocation, type UserSessionEntry } from './userIndex.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
 import { SessionError } from '../core/SessionError.js';
 import { takeMeta } from '../core/meta.js';
 import { assertKey, recordToJson, toJson } from '../core/serialize.js';
+
+
+/** Id → key derivations remembered (then forgotten all at once). */
+const KEY_CACHE = 10_000;
+
+/**
+ * Where a middleware that owns a store registers how it tells its ids from tampered ones. With
+ * hashed ids a record is filed under the id's random part (so a re-signed id finds it), so the
+ * store itself must refuse an id whose signature does not check out, or `store.get(tampered)`
+ * would read the real session. Internal: not exported from the package.
+ */
+export const ID_CHECKS: unique symbol = Symbol.for('swarmauri-middleware-session/idChecks');
+
+/** The method a middleware registers its id check with (see {@link ID_CHECKS}). Internal. */
+export const ADD_ID_CHECK: unique symbol = Symbol.for('swarmauri-middleware-session/addIdCheck');
+
+/** Most middlewares whose id checks a store keeps (the newest). */
+const MAX_ID_CHECKS = 8;
 
 /**
  * What {@link SessionStore.load} found under an id.
@@ -112,6 +131,52 @@ export function checkAmount(by: unknown): asserts by is number {
  */
 export abstract class SessionStore {
   #defaultTtlSeconds = 3600;
+  #hashIds: boolean | 'migrate' = false;
+  /** The id checks of the middlewares that own this store; an id passes when one of them accepts it. */
+  readonly [ID_CHECKS]: Array<(id: string) => boolean> = [];
+  /** Recent id → key derivations: a request asks for the same id's key several times. */
+  readonly #keys = new Map<string, string>();
+
+  /**
+   * How ids are filed: `false` under the id itself; `true` under a hash of it
+   * ({@link SessionStore.keyFor}), so a dump of the store holds no id a client could present;
+   * `'migrate'` like `true`, and a session still filed under its raw id (written before hashing
+   * was on) is moved under its hash when it is next read. The middleware that owns the store
+   * sets it from its `hashIds` option (default `true`); a store used alone keeps raw ids.
+   * @defaultValue false
+   */
+  get hashIds(): boolean | 'migrate' {
+    return this.#hashIds;
+  }
+
+  /** Sets how ids are filed (see the getter). */
+  set hashIds(mode: boolean | 'migrate') {
+    if (mode !== true && mode !== false && mode !== 'migrate') throw SessionError.invalidOption('hashIds', "true, false or 'migrate'", mode);
+    this.#hashIds = mode;
+    this.#keys.clear();
+  }
+
+  /**
+   * The key the store files `id` under: the id itself, or with {@link SessionStore.hashIds} a
+   * SHA-256 of its random part (`k.` and 43 characters), which is what `ids()` yields then. Keys
+   * cannot be presented by a client: the middleware only ever derives them from an id.
+   */
+  keyFor(id: string): string {
+    this.checkId(id);
+    return this.keyOf(id);
+  }
+
+  /** Reads the session filed under `key` (from {@link SessionStore.keyFor}, `ids()` or the user index). */
+  async loadKey(key: string): Promise<StoredSession | undefined> {
+    this.checkId(key);
+    return this.loadSession(key);
+  }
+
+  /** Destroys the session filed under `key` (from {@link SessionStore.keyFor}, `ids()` or the user index). */
+  async destroyKey(key: string): Promise<void> {
+    this.checkId(key);
+    return this.destroySession(key);
+  }
 
   /**
    * The TTL of writes that name none. The middleware that owns the store sets it to its `maxAge`.
@@ -135,7 +200,7 @@ export abstract class SessionStore {
    */
   async load(id: string): Promise<StoredSession | undefined> {
     this.checkId(id);
-    return this.loadSession(id);
+    return this.#load(id);
   }
 
   /**
@@ -158,20 +223,20 @@ export abstract class SessionStore {
     this.checkId(id);
     const json = recordToJson(data);
     const ttl = this.ttlOrDefault(ttlSeconds);
-    return this.writeSession(id, json, ttl);
+    return this.writeSession(this.keyOf(id), json, ttl);
   }
 
   /** Removes `id` and leaves a tombstone so that the id is never adopted again while it could be presented. */
   async destroy(id: string): Promise<void> {
     this.checkId(id);
-    return this.destroySession(id);
+    return this.destroySession(this.keyOf(id));
   }
 
   /** Extends the TTL of a live session; a missing or destroyed one stays so. */
   async touch(id: string, ttlSeconds: number): Promise<void> {
     this.checkId(id);
     const ttl = this.ttlOrDefault(ttlSeconds);
-    return this.touchSession(id, ttl);
+    return this.touchSession(this.keyOf(id), ttl);
   }
 
   /**
@@ -182,7 +247,7 @@ export abstract class SessionStore {
   async patch(id: string, changes: SessionChanges, ttlSeconds: number): Promise<void> {
     this.checkId(id);
     const ttl = this.ttlOrDefault(ttlSeconds);
-    return this.patchSession(id, checkedChanges(changes), ttl);
+    return this.patchSession(this.keyOf(id), checkedChanges(changes), ttl);
   }
 
   /**
@@ -195,7 +260,7 @@ export abstract class SessionStore {
     assertKey(key);
     checkAmount(by);
     const ttl = this.ttlOrDefault(ttlSeconds);
-    return this.incrementField(id, key, by, ttl);
+    return this.incrementField(this.keyOf(id), key, by, ttl);
   }
 
   /** Removes every session (and tombstone) this store holds. */
@@ -358,6 +423,55 @@ export abstract class SessionStore {
     void userId;
     void revocation;
     return Promise.reject(noUserIndex(this));
+  }
+
+  /**
+   * False for an id that the middlewares owning this store do not accept (a tampered signature),
+   * when ids are hashed; true otherwise. `load`/`get` of such an id resolve `undefined`, writes
+   * reject with `invalid-id`.
+   */
+  protected idAccepted(id: string): boolean {
+    if (this.#hashIds === false) return true;
+    const checks = this[ID_CHECKS];
+    if (checks.length === 0) return true;
+    for (const check of checks) if (check(id)) return true;
+    return false;
+  }
+
+  /** @internal Registers a middleware's id check (the newest `MAX_ID_CHECKS` are kept). */
+  [ADD_ID_CHECK](check: (id: string) => boolean): void {
+    const checks = this[ID_CHECKS];
+    checks.push(check);
+    if (checks.length > MAX_ID_CHECKS) checks.shift();
+  }
+
+  /** The key `id` (checked) is filed under; see {@link SessionStore.keyFor}. */
+  protected keyOf(id: string): string {
+    if (this.#hashIds === false) return id;
+    if (!this.idAccepted(id)) {
+      throw new SessionError('invalid-id', 'Not an id the middleware that owns this store issued (tampered or forged); with hashed ids it is refused');
+    }
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = hashedKeyOf(id);
+      if (this.#keys.size >= KEY_CACHE) this.#keys.clear();
+      this.#keys.set(id, key);
+    }
+    return key;
+  }
+
+  /** `load` by key; in `'migrate'` mode a session still under its raw id moves under its key. */
+  async #load(id: string): Promise<StoredSession | undefined> {
+    if (!this.idAccepted(id)) return undefined;
+    const key = this.keyOf(id);
+    const found = await this.loadSession(key);
+    if (found !== undefined || this.#hashIds !== 'migrate' || key === id) return found;
+    const raw = await this.loadSession(id);
+    if (raw?.state !== 'active') return raw;
+    const ttl = raw.expiresAt === undefined ? this.#defaultTtlSeconds : Math.max(0.001, (raw.expiresAt - Date.now()) / 1000);
+    await this.writeSession(key, JSON.stringify(raw.data), ttl);
+    await this.destroySession(id);
+    return this.loadSession(key);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { StoredSession } from './SessionStore.js';
+import type { UserRevocation } from './userIndex.js';
 import type { SessionChanges, SessionData } from '../core/json.js';
 
 /**
@@ -8,12 +9,21 @@ import type { SessionChanges, SessionData } from '../core/json.js';
  * store's public methods (thrown instead of rejected): an implementation checks its arguments
  * with the helpers `SessionStore`'s public methods use (`checkId`, `recordToJson`,
  * `ttlOrDefault`, `checkedChanges`), in the same order.
- * @internal
  */
 export interface SyncStoreOps {
+  /** As `SessionStore.load`. */
   load(id: string): StoredSession | undefined;
+  /** As `SessionStore.set`. */
   set(id: string, data: SessionData, ttlSeconds: number): void;
+  /** As `SessionStore.patch`. */
   patch(id: string, changes: SessionChanges, ttlSeconds: number): void;
+  /**
+   * As `SessionStore.userRevocation`: the user's revocation mark (a fresh object), or `undefined`
+   * when there is none; throws `invalid-value` for a user id `checkUserId` refuses. Every store
+   * that offers synchronous operations offers this one (a store that could not answer it
+   * synchronously must offer none: the request path reads the mark on every logged-in request).
+   */
+  revocation(userId: string): UserRevocation | undefined;
 }
 
 /**

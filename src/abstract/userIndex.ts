@@ -5,8 +5,11 @@ import { SessionError } from '../core/SessionError.js';
 export interface UserSessionEntry {
   /** The session's stable, non-secret name (`Session.handle`): the index's key. */
   readonly handle: string;
-  /** The session's id, so that a revocation can end it. */
-  readonly sessionId: string;
+  /**
+   * The key the store files the session under (`SessionStore.keyFor`): a revocation ends the
+   * session through it, and with hashed ids it is no id a client could present.
+   */
+  readonly sessionKey: string;
   /** Epoch ms of the login. */
   readonly loggedInAt: number;
   /** Epoch ms of the session's last activity, accurate to `touchAfter`. */
@@ -67,8 +70,8 @@ export function checkEntry(entry: UserSessionEntry): void {
     typeof entry.handle === 'string' &&
     entry.handle.length > 0 &&
     entry.handle.length <= 64 &&
-    typeof entry.sessionId === 'string' &&
-    entry.sessionId.length > 0 &&
+    typeof entry.sessionKey === 'string' &&
+    entry.sessionKey.length > 0 &&
     [entry.loggedInAt, entry.lastSeenAt, entry.expiresAt].every((time) => typeof time === 'number' && Number.isFinite(time));
   if (!ok) throw new SessionError('invalid-value', 'A user index entry needs a handle, a session id and finite times');
 }

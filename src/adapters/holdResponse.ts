@@ -1,6 +1,7 @@
 import { OutgoingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { privateCacheControl } from '../core/cacheControl.js';
+import { CLEAR_COOKIES } from '../engine/lifecycle.js';
 import type { SessionResponseHeaders } from '../engine/SessionEngine.js';
 import type { ConnectNext } from './node.js';
 
@@ -91,7 +92,8 @@ export function holdResponseUntilCommitted(res: ServerResponse, hooks: HoldHooks
   const addHeaders = (writeHeadArgs?: unknown[]): void => {
     if (headersAdded || res.headersSent) return;
     headersAdded = true;
-    const { sessionId, setCookie } = hooks.sessionHeaders();
+    const { sessionId, setCookie, clearSiteData } = hooks.sessionHeaders();
+    if (clearSiteData) res.setHeader('clear-site-data', CLEAR_COOKIES);
     if (hooks.headerName !== false && sessionId !== undefined) res.setHeader(hooks.headerName, sessionId);
     if (setCookie !== undefined && !appendToWriteHeadCookies(writeHeadArgs, setCookie)) appendSetCookie(res, setCookie);
     // A shared cache storing this response would hand the id to the next visitor.

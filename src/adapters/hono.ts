@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { applyCacheControl } from '../core/cacheControl.js';
-import { SessionTurn, type SessionLifecycle } from '../engine/lifecycle.js';
+import { CLEAR_COOKIES, SessionTurn, type SessionLifecycle } from '../engine/lifecycle.js';
 import type { SessionResponseHeaders } from '../engine/SessionEngine.js';
 import type { RegisteredSession } from '../engine/registered.js';
 import { committingBody, webView, withSessionHeaders } from './web.js';
@@ -69,7 +69,7 @@ export function honoSession(lifecycle: SessionLifecycle<unknown>): HonoSessionMi
       // Made by this request's context, so no other request holds it (one kept across requests
       // would keep this cookie too). Untouched when there is nothing to add: reading the headers
       // of a @hono/node-server response makes it build them.
-      if (sent.sessionId !== undefined || sent.setCookie !== undefined) addHeaders(response.headers, sent, turn);
+      if (sent.sessionId !== undefined || sent.setCookie !== undefined || sent.clearSiteData) addHeaders(response.headers, sent, turn);
       return;
     }
     // Any other response is copied: redirect and fetch responses have immutable headers, and a
@@ -89,5 +89,6 @@ export function honoSession(lifecycle: SessionLifecycle<unknown>): HonoSessionMi
 function addHeaders(headers: Headers, sent: SessionResponseHeaders, turn: SessionTurn): void {
   if (turn.headerName !== false && sent.sessionId !== undefined) headers.set(turn.headerName, sent.sessionId);
   if (sent.setCookie !== undefined) headers.append('set-cookie', sent.setCookie);
+  if (sent.clearSiteData) headers.set('clear-site-data', CLEAR_COOKIES);
   if (turn.cacheControl) applyCacheControl(headers);
 }

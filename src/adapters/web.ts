@@ -1,6 +1,7 @@
 import type { RequestView, SessionResponseHeaders } from '../engine/SessionEngine.js';
 import type { SessionLifecycle } from '../engine/lifecycle.js';
 import { applyCacheControl } from '../core/cacheControl.js';
+import { CLEAR_COOKIES } from '../engine/lifecycle.js';
 
 /** The next handler of a Web-standard `dispatch`. */
 export type WebNext = (request: Request) => Response | Promise<Response>;
@@ -38,12 +39,13 @@ export function withSessionHeaders(
   options: { headerName: string | false; cacheControl: boolean },
   body?: (body: ReadableStream<Uint8Array>, contentLength: number | undefined) => ReadableStream<Uint8Array>,
 ): Response {
-  const carriesId = headers.sessionId !== undefined || headers.setCookie !== undefined;
+  const carriesId = headers.sessionId !== undefined || headers.setCookie !== undefined || headers.clearSiteData === true;
   if (!carriesId && (body === undefined || response.body === null)) return response;
   if (response.status < 200 || response.status > 599) return response;
   const copy = new Headers(response.headers);
   if (options.headerName !== false && headers.sessionId !== undefined) copy.set(options.headerName, headers.sessionId);
   if (headers.setCookie !== undefined) copy.append('set-cookie', headers.setCookie);
+  if (headers.clearSiteData) copy.set('clear-site-data', CLEAR_COOKIES);
   if (carriesId && options.cacheControl) applyCacheControl(copy);
   const length = Number(copy.get('content-length') ?? NaN);
   const content = response.body !== null && body ? body(response.body, Number.isSafeInteger(length) && length > 0 ? length : undefined) : response.body;

@@ -2,7 +2,7 @@ import type { JsonValue, SessionChanges, SessionData } from '../core/json.js';
 import type { SessionStore } from '../abstract/SessionStore.js';
 import type { SessionFactory, SessionInit, SessionRuntime } from '../engine/runtime.js';
 import { ChangeTracker } from '../core/ChangeTracker.js';
-import { assertAppKey, COOKIE_EXPIRES_AT } from '../core/meta.js';
+import { assertAppKey, COOKIE_EXPIRES_AT, takeMeta } from '../core/meta.js';
 import { SessionMeta, type MetaWrite } from '../core/SessionMeta.js';
 import { MAX_AGE_LIMIT_SECONDS } from '../core/timers.js';
 import { assertKey, toJson } from '../core/serialize.js';
@@ -102,6 +102,8 @@ export class Session<T extends object = SessionData> {
     this.#cookieExpiresAt = init.stored ? init.stored.meta.cookieExpiresAt : this.#unstoredExpiry();
     this.#sendsHeader = init.sendsHeader;
     this.#quiet = init.quiet === true;
+    // Re-signed with the newest secret (same record): the client gets the new id now.
+    this.#cookieRefreshed = init.reissued === true;
   }
 
   /** The session id (changes only on {@link Session.regenerate}). */
@@ -296,6 +298,7 @@ export class Session<T extends object = SessionData> {
       const previousKnown = this.#idKnown;
       const wasDestroyed = this.#destroyed;
       const carry = (options?.keepData ?? true) && !wasDestroyed;
+      const previousLogin = this.#loginRef();
       if (carry) {
         this.#startedAt ??= Date.now();
         // The record is rewritten under the new id: the middleware's fields go with it.
@@ -323,6 +326,10 @@ export class Session<T extends object = SessionData> {
           this.#values.rewriteAll();
           await this.#write(id, this.#values.take());
         }
+        // The user's list follows: the entry of a login that ended goes, the current one names the new id.
+        const current = this.#loginRef();
+        if (previousLogin && (previousLogin.userId !== current?.userId || previousLogin.handle !== current.handle)) await this.#unindex(previousLogin);
+        if (current && id === this.#id) await this.#index(Date.now());
         this.#runtime.log.emit('regenerated', id, { previousSessionId: previous });
       });
     });
@@ -338,6 +345,7 @@ export class Session<T extends object = SessionData> {
       if (this.#destroyed) return this.#enqueue(async () => undefined);
       const id = this.#id;
       const known = this.#idKnown;
+      const login = this.#loginRef();
       this.#destroyed = true;
       this.#values.reset();
       this.#meta.reset();
@@ -347,9 +355,42 @@ export class Session<T extends object = SessionData> {
         // present it, so a flood of logouts without a session writes nothing.
         if (known || this.#storedId === id) await this.#call('destroy', (store) => store.destroy(id));
         if (this.#storedId === id) this.#storedId = undefined;
+        if (login) await this.#unindex(login);
         this.#runtime.log.emit('destroyed', id);
       });
     });
+  }
+
+  /**
+   * Forgets the changes not yet written (what `save()` or an `increment` already stored stays):
+   * the request's commit then writes none of them. Reads still see the values as changed in
+   * memory; re-read them with {@link Session.reload}.
+   */
+  discard(): void {
+    this.#assertOpen();
+    this.#values.discard();
+  }
+
+  /**
+   * Re-reads the session from the store, in call order after the operations queued before it,
+   * replacing the values and dropping changes not yet written (express-session's `reload`).
+   * Rejects with `invalid-id` when the store does not hold the session (never stored, destroyed
+   * or expired).
+   */
+  reload(): Promise<void> {
+    return this.#start(() =>
+      this.#enqueue(async () => {
+        const id = this.#id;
+        const found = await this.#call('load', (store) => store.load(id));
+        if (id !== this.#id) return;
+        if (found?.state !== 'active') {
+          throw new SessionError('invalid-id', 'The store holds no such session (never stored, destroyed or expired); it cannot be reloaded');
+        }
+        takeMeta(found.data);
+        this.#values.replace(found.data);
+        this.#storeExpiresAt = found.expiresAt;
+      }),
+    );
   }
 
   /** Refreshes the session's TTL in the store now (nothing to do for a session never stored). */
@@ -417,14 +458,18 @@ export class Session<T extends object = SessionData> {
     const sync = this.#runtime.sync;
     if (!sync || this.#inflight > 0 || this.#closed || this.#destroyed) return false;
     const now = Date.now();
-    if (this.#refreshDue(true, now + this.#ttl(now) * 1000)) return false;
+    if (this.#refreshDue(true, now + this.#ttl(now) * 1000) || this.#reindexDue(now)) return false;
     let pending: Pending;
     try {
       pending = this.#values.take();
     } catch {
       return false;
     }
-    if (pending === undefined) return false;
+    if (pending === undefined) {
+      // Objects were read but none changed: settled now, unless a TTL refresh, the middleware's
+      // fields or the record of the cookie's expiry still need the store (the async commit does those).
+      return !this.#meta.pending && !this.#touchDue(now) && !(this.#stored && this.#cookieExpiryToRecord(this.#id, now) !== undefined);
+    }
     const id = this.#id;
     const ttl = this.#ttl(now);
     const write = this.#payload(id, pending, undefined, now);
@@ -476,6 +521,7 @@ export class Session<T extends object = SessionData> {
     // The session's expiry after a write now, and the cookie's after a refresh.
     const target = now + this.#ttl(now) * 1000;
     const id = this.#id;
+    const reindex = this.#reindexDue(now);
     const refresh = this.#refreshDue(pending !== undefined || this.#meta.pending, target);
     // A refresh writes the new cookie expiry; a record an increment made still needs its first.
     const cookieExpiry = refresh ? target : pending === undefined && this.#stored ? this.#cookieExpiryToRecord(id, now) : undefined;
@@ -486,6 +532,7 @@ export class Session<T extends object = SessionData> {
       const gain = this.#storeExpiresAt === undefined ? Infinity : target - this.#storeExpiresAt;
       if (gain >= this.#runtime.touchAfterMs && !this.#quiet) await this.#touch(now);
     }
+    if (reindex && id === this.#id) await this.#index(now);
     if (!refresh) return;
     // The id may have been regenerated or destroyed by another request meanwhile (a write on a
     // tombstone stores nothing): only a live session's cookie goes back to the client.
@@ -544,6 +591,49 @@ export class Session<T extends object = SessionData> {
     // (store errors are logged by the runtime), and later ones still run.
     this.#queue = op.then(settled, settled);
     return op;
+  }
+
+  /** The stored session's TTL refresh is due (its expiry would move by `touchAfter` or more). */
+  #touchDue(now: number): boolean {
+    if (!this.#stored || this.#quiet || this.#destroyed) return false;
+    const gain = this.#storeExpiresAt === undefined ? Infinity : now + this.#ttl(now) * 1000 - this.#storeExpiresAt;
+    return gain >= this.#runtime.touchAfterMs;
+  }
+
+  /** The login this session holds, as the user's index names it. */
+  #loginRef(): { userId: string; handle: string } | undefined {
+    const { userId, handle } = this.#meta;
+    return userId === undefined || handle === undefined ? undefined : { userId, handle };
+  }
+
+  /**
+   * The user's list shows when a logged-in session was last seen: its entry is refreshed when
+   * the session's expiry moves by `touchAfter` or more (as the TTL refresh is), not on quiet requests.
+   */
+  #reindexDue(now: number): boolean {
+    if (this.#meta.userId === undefined || this.#quiet || !this.#stored || this.#destroyed) return false;
+    const gain = this.#storeExpiresAt === undefined ? Infinity : now + this.#ttl(now) * 1000 - this.#storeExpiresAt;
+    return gain >= this.#runtime.touchAfterMs;
+  }
+
+  /** Writes this session's entry in its user's list; a failure only costs the list its freshness. */
+  async #index(now: number): Promise<void> {
+    const login = this.#loginRef();
+    if (login === undefined) return;
+    const entry = {
+      handle: login.handle,
+      sessionKey: this.#runtime.store.keyFor(this.#id),
+      loggedInAt: this.#meta.loggedInAt ?? now,
+      lastSeenAt: now,
+      expiresAt: now + this.#ttl(now) * 1000,
+      meta: this.#meta.loginMeta ?? {},
+    };
+    await this.#call('index', (store) => store.indexSession(login.userId, entry)).catch(() => undefined);
+  }
+
+  /** Takes an ended login off its user's list (best effort: the list is checked against the sessions anyway). */
+  async #unindex(login: { userId: string; handle: string }): Promise<void> {
+    await this.#call('unindex', (store) => store.unindexSession(login.userId, login.handle)).catch(() => undefined);
   }
 
   #take(): Pending {

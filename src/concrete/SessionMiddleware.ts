@@ -1,6 +1,6 @@
 import { inject, injectable, optional } from 'inversify';
 import { MiddlewareBase } from '../abstract/MiddlewareBase.js';
-import type { SessionStore } from '../abstract/SessionStore.js';
+import { ADD_ID_CHECK, type SessionStore } from '../abstract/SessionStore.js';
 import { dispatchNode, type ConnectHandler, type ConnectNext, type NodeRequest } from '../adapters/node.js';
 import { SessionRegistry } from '../engine/state.js';
 import { SessionLifecycle } from '../engine/lifecycle.js';
@@ -10,6 +10,8 @@ import { koaSession, type KoaSessionMiddleware } from '../adapters/koa.js';
 import { honoSession, type HonoSessionMiddleware } from '../adapters/hono.js';
 import { resolveOptions, type SessionMiddlewareOptions } from '../engine/options.js';
 import { SessionEngine } from '../engine/SessionEngine.js';
+import { revoke, revokeAll, sessionsOf, type UserSession } from '../engine/users.js';
+import { checkUserId } from '../abstract/userIndex.js';
 import { TYPES } from '../abstract/TYPES.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { SessionData } from '../core/json.js';
@@ -62,12 +64,16 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
       throw SessionError.invalidOption('sessionStorage', 'a SessionStore', store);
     }
     store.defaultTtlSeconds = resolved.maxAge;
+    store.hashIds = resolved.hashIds;
     this.sessionStorage = store;
     this.sessionHeader = resolved.header;
     this.sessionCookie = resolved.cookieName;
     this.maxAge = resolved.maxAge;
     this.#engine = new SessionEngine(resolved, store, createSession);
     this.lifecycle = new SessionLifecycle<Session>(this.#engine, new SessionRegistry());
+    // With hashed ids the store refuses ids this middleware would not accept (see ID_CHECKS).
+    const engine = this.#engine;
+    if (typeof store[ADD_ID_CHECK] === 'function') store[ADD_ID_CHECK]((id) => engine.acceptsId(id));
     if (resolved.generatedSecret) this.#warnNoSecret();
   }
 
@@ -118,6 +124,38 @@ export class SessionMiddleware extends MiddlewareBase<Request | NodeRequest, Web
   /** Hono 4 middleware: `app.use(sessionMiddleware.hono())`; `c.get('session')`. */
   hono(): HonoSessionMiddleware {
     return honoSession(this.lifecycle);
+  }
+
+  /**
+   * The live sessions of `userId` (logged in with `session.login`), newest login first: what a
+   * "your devices" page shows. Every instance sharing the store lists the same sessions.
+   * Rejects with `unsupported` on a store without a user index.
+   */
+  sessionsOf(userId: string): Promise<UserSession[]> {
+    return this.#users(userId, () => sessionsOf(this.#engine, userId));
+  }
+
+  /** Ends the user's session named `handle` (from {@link SessionMiddleware.sessionsOf}). */
+  revoke(userId: string, handle: string): Promise<void> {
+    return this.#users(userId, () => revoke(this.#engine, userId, handle));
+  }
+
+  /**
+   * Ends every session of `userId`, or all but `except` (a handle: "log out my other devices").
+   * Once it resolves, a request presenting any of them is served as a new anonymous session,
+   * on every instance sharing the store, even for a session the user's list missed.
+   */
+  revokeAll(userId: string, options: { except?: string } = {}): Promise<void> {
+    return this.#users(userId, () => revokeAll(this.#engine, userId, options?.except));
+  }
+
+  #users<T>(userId: string, run: () => Promise<T>): Promise<T> {
+    try {
+      checkUserId(userId);
+      return run();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

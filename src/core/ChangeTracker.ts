@@ -114,6 +114,24 @@ export class ChangeTracker {
     this.#resets++;
   }
 
+  /** Forgets the pending changes (the values stay as they are in memory): nothing of them is written. */
+  discard(): void {
+    this.#dirty.clear();
+    this.#watched.clear();
+    this.#rewrite = false;
+  }
+
+  /** Replaces every value with `data` as the store holds it: nothing pending, nothing to write. */
+  replace(data: SessionData): void {
+    this.#values.clear();
+    for (const [key, value] of Object.entries(data)) this.#values.set(key, value);
+    this.#dirty.clear();
+    this.#watched.clear();
+    this.#rewrite = false;
+    this.#forgetSizes();
+    this.#generation++;
+  }
+
   /** The next write carries the whole record (the id changed). */
   rewriteAll(): void {
     this.#rewrite = true;

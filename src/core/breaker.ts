@@ -4,6 +4,12 @@ import type { EventLog } from './logger.js';
 export type Admission = 'call' | 'probe' | 'refuse';
 
 /**
+ * The breaker's state as a number, for a gauge: 0 closed (calls go through), 1 half-open (the
+ * cooldown is over: the next call, or the one in flight, is a probe), 2 open (calls are refused).
+ */
+export type BreakerState = 0 | 1 | 2;
+
+/**
  * A circuit breaker in front of the store: after `failures` outages in a row (failed or timed-out
  * calls), calls fail at once for `cooldownMs` instead of each waiting `storeTimeout`; then one
  * probe call at a time is let through, and the first that succeeds closes the circuit again.
@@ -27,6 +33,12 @@ export class CircuitBreaker {
   /** True while calls are refused (or only probes let through). */
   get open(): boolean {
     return this.#open;
+  }
+
+  /** See {@link BreakerState}; read by the telemetry's gauge at each collection. */
+  get state(): BreakerState {
+    if (!this.#open) return 0;
+    return this.#probing || Date.now() >= this.#openUntil ? 1 : 2;
   }
 
   admit(): Admission {

@@ -70,15 +70,35 @@ export class IdTokens {
     const payload = `${match[1]}.${match[2]}`;
     const given = Buffer.from(match[3] as string, 'base64url');
     if (given.length !== SIGNATURE_BYTES) return { kind: 'bad-signature' };
-    for (const key of this.#keys) {
+    for (const [index, key] of this.#keys.entries()) {
       if (timingSafeEqual(given, this.#sign(key, payload))) {
         const startedAt = parseInt(match[2] as string, 36) * 1000;
-        if (this.#verified.size >= VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
-        this.#verified.set(id, startedAt);
+        // Only ids of the newest secret are remembered: an older secret's are re-signed (resign).
+        if (index === 0) {
+          if (this.#verified.size >= VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
+          this.#verified.set(id, startedAt);
+        }
         return { kind: 'signed', startedAt };
       }
     }
     return { kind: 'bad-signature' };
+  }
+
+  /**
+   * `id` signed with the newest secret: `id` itself when it already is (or is not one of ours),
+   * else the same random part and start under a new signature. A rotation (`secret: [new, old]`)
+   * moves clients to ids the new secret alone verifies, so `old` can be retired after one
+   * `maxAge`. Deterministic: parallel requests with one old id all move to the same new one.
+   */
+  resign(id: string): string {
+    // Remembered ids are the newest secret's already.
+    if (this.#keys.length < 2 || this.#verified.has(id)) return id;
+    const match = SIGNED.exec(id);
+    if (!match) return id;
+    const payload = `${match[1]}.${match[2]}`;
+    const fresh = `${payload}.${this.#sign(this.#keys[0] as Buffer, payload).toString('base64url')}`;
+    if (fresh !== id) this.verify(fresh);
+    return fresh;
   }
 
   #sign(key: Buffer, payload: string): Buffer {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SessionTelemetry } from './telemetry.js';
 
 /**
  * A lifecycle event. `sessionId` is a short SHA-256 digest of the id, never the id itself, so
@@ -12,7 +13,7 @@ export interface SessionEvent {
   /** For `regenerated`: digest of the id that was replaced (pass the raw id to `emit`; it is hashed). */
   previousSessionId?: string;
   /** For `rejected`: why the presented id was not adopted. */
-  reason?: 'bad-signature' | 'not-issued' | 'expired' | 'destroyed' | 'from-the-future';
+  reason?: 'bad-signature' | 'not-issued' | 'expired' | 'destroyed' | 'from-the-future' | 'revoked';
   /** For `store-error` and `store-down`: what failed. */
   error?: string;
 }
@@ -57,15 +58,27 @@ export function hashId(id: string): string {
   return createHash('sha256').update(id).digest('base64url').slice(0, 12);
 }
 
-/** Sends events to a {@link SessionLogger}, hashing ids, and costs nothing when there is none. */
+/**
+ * Sends events to a {@link SessionLogger}, hashing ids, and counts them in the telemetry (the
+ * `telemetry` option); costs nothing (a null check each) when there is neither.
+ */
 export class EventLog {
   readonly #logger: SessionLogger | undefined;
+  #telemetry: SessionTelemetry | undefined;
 
   constructor(logger: SessionLogger | undefined) {
     this.#logger = logger;
   }
 
+  /** Counts every later event in `telemetry` (set once the telemetry is ready; see `SessionEngine`). */
+  countIn(telemetry: SessionTelemetry): void {
+    this.#telemetry = telemetry;
+  }
+
   emit(event: SessionEvent['event'], id: string | undefined, extra: Omit<SessionEvent, 'event' | 'sessionId'> = {}): void {
+    // Counted with the event and the rejection reason only: never the id, hashed or not.
+    const telemetry = this.#telemetry;
+    if (telemetry !== undefined) telemetry.event(event, extra.reason);
     const logger = this.#logger;
     const method = logger?.[LEVEL[event]];
     if (!logger || !method) return;

@@ -4,7 +4,9 @@ import { readCookies, serializeCookie } from '../core/cookie.js';
 import { IdTokens, isWellFormedId } from '../core/idToken.js';
 import { EventLog, type SessionEvent } from '../core/logger.js';
 import { CircuitBreaker } from '../core/breaker.js';
-import { takeMeta } from '../core/meta.js';
+import { describeStore, globalProviders, SessionTelemetry, telemetryUnavailable, type TelemetryProviders } from '../core/telemetry.js';
+import { takeMeta, type StoredMeta } from '../core/meta.js';
+import { isRevoked, type UserRevocation } from '../abstract/userIndex.js';
 import { syncOpsOf, type SyncStoreOps } from '../abstract/syncStore.js';
 import type { ResolvedOptions } from './options.js';
 import type { EngineSession, SessionFactory, SessionRuntime } from './runtime.js';
@@ -31,6 +33,8 @@ export interface RequestView {
 export interface SessionResponseHeaders {
   sessionId: string | undefined;
   setCookie: string | undefined;
+  /** `Clear-Site-Data: "cookies"` goes out too (a destroy, with the `clearSiteData` option). */
+  clearSiteData?: true;
 }
 
 /** Clients may run a little ahead of us; ids from further in the future are forged. */
@@ -40,6 +44,14 @@ const ENDED_MS = 10 * 60_000;
 /** ...and at most this many of them (the oldest are forgotten first). */
 const ENDED_MAX = 100_000;
 const NONE: readonly string[] = Object.freeze([]);
+
+/** The recognition's question for a user's revocation mark (a plain string asks for a session record). */
+class RevocationAsk {
+  constructor(readonly userId: string) {}
+}
+/** What recognition asks the store: a session record by id, or a user's revocation mark. */
+type Ask = string | RevocationAsk;
+type Answer = StoredSession | UserRevocation | undefined;
 /** Signed cookies tried before giving up: planted cookies cannot make us read the store more. */
 const MAX_COOKIE_TRIES = 3;
 
@@ -88,6 +100,8 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
   readonly #tickMs: number;
   readonly #callDeadlineMs: number;
   readonly #breaker: CircuitBreaker | undefined;
+  /** The `telemetry` recorder; undefined when it is off (or, for `true`, until the package has loaded). */
+  #telemetry: SessionTelemetry | undefined;
   readonly #create: SessionFactory<S>;
 
   /** `create` makes the session objects (the middleware passes one that builds `Session`s). */
@@ -106,6 +120,17 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     this.#callDeadlineMs = Math.max(1, options.storeTimeoutMs - this.#tickMs);
     this.#headerKey = options.header === false ? undefined : options.header.toLowerCase();
     this.#breaker = options.breaker === false ? undefined : new CircuitBreaker(options.breaker.failures, options.breaker.cooldownMs, this.log);
+    const telemetry = options.telemetry;
+    if (telemetry !== undefined) {
+      const record = (providers: TelemetryProviders): void => {
+        const recorder = new SessionTelemetry(providers, describeStore(store), this.#breaker);
+        this.#telemetry = recorder;
+        this.log.countIn(recorder);
+      };
+      // `true`: the package is loaded once, now (resolveOptions checked that it is installed).
+      if (telemetry === 'global') globalProviders().then(record).catch(telemetryUnavailable);
+      else record(telemetry);
+    }
   }
 
   /**
@@ -116,15 +141,18 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     const choice = this.#choose(view);
     let step = choice.next();
     while (!step.done) {
-      const id = step.value;
-      let found: StoredSession | undefined;
+      const ask = step.value;
+      let answer: Answer;
       try {
-        found = await this.call('load', () => this.store.load(id));
+        answer =
+          typeof ask === 'string'
+            ? await this.call('load', () => this.store.load(ask))
+            : await this.call('revocation', () => this.store.userRevocation(ask.userId));
       } catch (error) {
         if (this.options.onStoreError === 'continue') return undefined;
         throw error;
       }
-      step = choice.next(found);
+      step = choice.next(answer);
     }
     return step.value;
   }
@@ -143,7 +171,10 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     if (!sync) return null;
     const choice = this.#choose(view);
     let step = choice.next();
-    while (!step.done) step = choice.next(sync.load(step.value));
+    while (!step.done) {
+      const ask = step.value;
+      step = choice.next(typeof ask === 'string' ? sync.load(ask) : sync.revocation?.(ask.userId));
+    }
     return step.value;
   }
 
@@ -152,7 +183,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
    * what the store holds under it. Among several valid cookies, one holding data wins over an
    * issued id that stored nothing (which anyone can obtain and plant from a sibling subdomain).
    */
-  *#choose(view: RequestView): Generator<string, S, StoredSession | undefined> {
+  *#choose(view: RequestView): Generator<Ask, S, Answer> {
     const presented = this.#presented(view);
     const sendsHeader = this.#headerKey !== undefined && !presented.cookie;
     const quiet = this.#quiet(view);
@@ -164,7 +195,15 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
       let outcome: Outcome<S>;
       if (typeof check !== 'object') {
         // Planted cookies cannot make us read the store more than MAX_COOKIE_TRIES times.
-        outcome = ++loads > MAX_COOKIE_TRIES ? { rejected: 'not-issued' } : this.#outcome(id, check, yield id, sendsHeader, view, quiet);
+        if (++loads > MAX_COOKIE_TRIES) {
+          outcome = { rejected: 'not-issued' };
+        } else {
+          const found = (yield id) as StoredSession | undefined;
+          const meta = found?.state === 'active' ? takeMeta(found.data) : undefined;
+          // A logged-in session also needs its user's revocation mark (revokeAll holds for sessions the index missed).
+          const mark = meta?.userId === undefined ? undefined : ((yield new RevocationAsk(meta.userId)) as UserRevocation | undefined);
+          outcome = this.#outcome(id, check, found, meta, mark, sendsHeader, view, quiet);
+        }
       } else {
         outcome = check;
       }
@@ -177,7 +216,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     }
     for (const id of presented.legacy) {
       if (++loads > MAX_COOKIE_TRIES) break;
-      const found: StoredSession | undefined = yield id;
+      const found = (yield id) as StoredSession | undefined;
       if (found?.state !== 'active' || (found.expiresAt !== undefined && found.expiresAt <= Date.now())) {
         first ??= { id, reason: found?.state === 'destroyed' ? 'destroyed' : 'expired' };
         continue;
@@ -214,12 +253,30 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
   }
 
   /** A session for `presented` given what the store holds under it, or why it is refused. */
-  #outcome(presented: string, startedAt: number | undefined, found: StoredSession | undefined, sendsHeader: boolean, view: RequestView, quiet: boolean): Outcome<S> {
+  #outcome(
+    presented: string,
+    startedAt: number | undefined,
+    found: StoredSession | undefined,
+    meta: StoredMeta | undefined,
+    mark: UserRevocation | undefined,
+    sendsHeader: boolean,
+    view: RequestView,
+    quiet: boolean,
+  ): Outcome<S> {
     const now = Date.now();
     if (found?.state === 'destroyed') return { rejected: 'destroyed' };
-    if (found?.state === 'active' && (found.expiresAt === undefined || found.expiresAt > now)) {
-      const data = found.data;
-      const stored = { data, expiresAt: found.expiresAt, meta: takeMeta(data) };
+    if (found?.state === 'active' && meta !== undefined && (found.expiresAt === undefined || found.expiresAt > now)) {
+      if (meta.userId !== undefined && isRevoked(mark, meta.loggedInAt, meta.handle)) return { rejected: 'revoked' };
+      const stored = { data: found.data, expiresAt: found.expiresAt, meta };
+      // Signed with an older secret: with hashed ids the record is filed under the id's random
+      // part, so the client moves to the newest secret's signature without the data moving.
+      if (startedAt !== undefined && this.options.hashIds !== false) {
+        const fresh = this.#tokens.resign(presented);
+        if (fresh !== presented) {
+          this.log.emit('regenerated', fresh, { previousSessionId: presented });
+          return { session: this.#create(this, { id: fresh, startedAt, isNew: false, stored, sendsHeader, request: view, quiet, reissued: true }), stored: true };
+        }
+      }
       return { session: this.#create(this, { id: presented, startedAt, isNew: false, stored, sendsHeader, request: view, quiet }), stored: true };
     }
     // Nothing stored: an id we issued is valid for maxAge after its start; a client's is adopted.
@@ -252,7 +309,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     const { cookieName, header } = this.options;
     if (session.isDestroyed) {
       const setCookie = cookieName === false ? undefined : serializeCookie(cookieName, '', 0, this.#secure(view), this.options.cookie);
-      return { sessionId: undefined, setCookie };
+      return this.options.clearSiteData ? { sessionId: undefined, setCookie, clearSiteData: true } : { sessionId: undefined, setCookie };
     }
     const ended = !session.isNew && this.hasEnded(session.id);
     const sendCookie = !ended && cookieName !== false && session.cookieDue;
@@ -283,7 +340,13 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     return until !== undefined && until > Date.now();
   }
 
-  call<T>(what: string, op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store call, bounded by `storeTimeout`, behind the breaker; with `telemetry` on, timed
+   * and traced (`measured` marks the inner run, which is the call itself).
+   */
+  call<T>(what: string, op: () => Promise<T>, measured?: true): Promise<T> {
+    const telemetry = this.#telemetry;
+    if (telemetry !== undefined && measured === undefined) return telemetry.storeCall(what, () => this.call(what, op, true));
     const breaker = this.#breaker;
     const admission = breaker ? breaker.admit() : 'call';
     if (admission === 'refuse') {
@@ -349,6 +412,16 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
 
   get persistentCookie(): boolean {
     return this.options.cookie.persistent;
+  }
+
+  /**
+   * False for an id shaped like ours whose signature none of this middleware's secrets verifies
+   * (tampered, or another deployment's). With hashed ids the store files ids of our shape by their
+   * random part, so it asks this to refuse those; ids of any other shape are hashed whole and
+   * cannot reach another's record, so they stay the app's to use (`sessionStorage.set('x', ...)`).
+   */
+  acceptsId(id: string): boolean {
+    return this.#tokens.verify(id).kind !== 'bad-signature';
   }
 
   ttlSeconds(startedAt: number | undefined, now: number, ownMaxAge?: number): number {

@@ -9,6 +9,9 @@ import type { SessionRegistry } from './state.js';
  */
 export type SessionHeader = readonly [name: string, value: string];
 
+/** The `Clear-Site-Data` value of a destroy with the `clearSiteData` option. */
+export const CLEAR_COOKIES = '"cookies"';
+
 /**
  * One request's run of the session lifecycle, from {@link SessionLifecycle.begin}: the session,
  * then {@link SessionTurn.commit} once the handler is done, then {@link SessionTurn.headers} as
@@ -56,12 +59,13 @@ export class SessionTurn<S = unknown> {
    * the headers go out: from then on the cookie the client holds is known.
    */
   headers(cacheControl?: string | number | readonly string[]): SessionHeader[] {
-    const { sessionId, setCookie } = this.sessionHeaders();
+    const { sessionId, setCookie, clearSiteData } = this.sessionHeaders();
     const engine = this.#engine;
     const out: SessionHeader[] = [];
     const name = engine.options.header;
     if (sessionId !== undefined && name !== false) out.push([name.toLowerCase(), sessionId]);
     if (setCookie !== undefined) out.push(['set-cookie', setCookie]);
+    if (clearSiteData) out.push(['clear-site-data', CLEAR_COOKIES]);
     if (out.length > 0 && engine.options.cacheControl) {
       const value = privateCacheControl(cacheControl);
       if (value !== undefined) out.push(['cache-control', value]);

@@ -4,6 +4,8 @@ import type { SessionStore } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
 import { TOKEN, type CookieAttributes } from '../core/cookie.js';
 import type { SessionLogger } from '../core/logger.js';
+import type { Meter, Tracer } from '@opentelemetry/api';
+import { openTelemetryApi, type TelemetryProviders } from '../core/telemetry.js';
 import { LEGACY_IDS, type LegacyIdReader } from './legacy.js';
 
 /** Attributes of the session cookie. */
@@ -116,6 +118,20 @@ export interface SessionMiddlewareOptions {
    */
   ignoreActivity?: (request: { method: string; path: string }) => boolean;
   /**
+   * File sessions in the store under a hash of their id, so that a dump of the store (a Redis
+   * replica, a backup, `MemoryStore`'s map) holds no id a client could present, and a secret
+   * rotation re-signs ids without moving data. `'migrate'`: also read sessions stored under raw
+   * ids (before hashing was on) and move them. `false`: raw ids, as before.
+   * @defaultValue true
+   */
+  hashIds?: boolean | 'migrate';
+  /**
+   * `destroy()` also sends `Clear-Site-Data: "cookies"`, so the browser drops every cookie of the
+   * origin (other cookies of the app too), not just the session's.
+   * @defaultValue false
+   */
+  clearSiteData?: boolean;
+  /**
    * Keep responses that carry the session id out of shared caches: `Cache-Control: no-store`
    * where the app set none, `private` instead of `public`/`s-maxage` where it did. `false`
    * leaves `Cache-Control` alone. @defaultValue true
@@ -138,6 +154,31 @@ export interface SessionMiddlewareOptions {
    * @defaultValue `{ failures: 5, cooldown: 5 }`
    */
   breaker?: BreakerOptions | false;
+  /**
+   * Metrics and traces through `@opentelemetry/api` (an optional peer dependency): counters of
+   * sessions created, loaded, rejected (by reason), regenerated, destroyed, revoked and logged in,
+   * a histogram of store-call durations, the breaker's state, and a span per store call; no
+   * attribute carries a session or user id (see the guide, "Observability").
+   * - `true`: the global meter and tracer providers (`metrics`/`trace` of `@opentelemetry/api`,
+   *   loaded once with `import()`; register the SDK before creating the middleware). Refused at
+   *   construction when the package is not installed.
+   * - `{ meter, tracer }`: your own (either may be left out); nothing is loaded.
+   * - `false`: off; nothing is loaded or recorded, and the request path pays a null check.
+   * @example
+   * ```ts
+   * new SessionMiddleware({ secret, telemetry: true });
+   * new SessionMiddleware({ secret, telemetry: { meter: metrics.getMeter('app'), tracer: trace.getTracer('app') } });
+   * ```
+   * @defaultValue false
+   */
+  telemetry?:
+    | boolean
+    | {
+        /** Receives the counters, the store-call histogram and the breaker gauge; none recorded without it. */
+        meter?: Meter;
+        /** Receives a span per store call; none recorded without it. */
+        tracer?: Tracer;
+      };
 }
 
 /** Settings of the circuit breaker in front of the store (see `breaker`). */
@@ -167,10 +208,16 @@ export interface ResolvedOptions {
   cacheControl: boolean;
   maxSessionBytes: number;
   breaker: { failures: number; cooldownMs: number } | false;
+  /** `clearSiteData`. */
+  clearSiteData: boolean;
+  /** `hashIds`. */
+  hashIds: boolean | 'migrate';
   /** `ignoreActivity`, or undefined. */
   ignoreActivity: ((request: { method: string; path: string }) => boolean) | undefined;
   /** Reader of session cookies in another format (the express-session drop-in's); see `LEGACY_IDS`. */
   legacyIds: LegacyIdReader | undefined;
+  /** `telemetry`: the meter/tracer given, `'global'` for `true`, or undefined (off). */
+  telemetry: TelemetryProviders | 'global' | undefined;
 }
 
 const fail = SessionError.invalidOption;
@@ -203,7 +250,7 @@ function seconds(name: string, value: unknown, fallback: number, min: number, ma
 const KNOWN_OPTIONS: readonly string[] = [
   'sessionStorage', 'sessionHeader', 'sessionCookie', 'maxAge', 'secret', 'cookie', 'acceptClientIds',
   'absoluteTimeout', 'touchAfter', 'storeTimeout', 'onStoreError', 'logger', 'trustProxy', 'cacheControl',
-  'maxSessionBytes', 'breaker', 'ignoreActivity',
+  'maxSessionBytes', 'breaker', 'ignoreActivity', 'clearSiteData', 'hashIds', 'telemetry',
 ];
 const KNOWN_COOKIE_OPTIONS: readonly string[] = ['httpOnly', 'sameSite', 'secure', 'path', 'domain', 'partitioned', 'priority', 'persistent'];
 const INSTEAD: Readonly<Record<string, string>> = {
@@ -261,6 +308,29 @@ function breakerOf(value: unknown): { failures: number; cooldownMs: number } | f
   }
   const cooldown = seconds('breaker.cooldown', options.cooldown, 5, 0.1, 3600);
   return { failures: failures as number, cooldownMs: cooldown * 1000 };
+}
+
+function telemetryOf(value: unknown): TelemetryProviders | 'global' | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) {
+    if (!openTelemetryApi.installed()) {
+      throw new SessionError(
+        'invalid-option',
+        'Invalid option telemetry: true needs the optional peer dependency @opentelemetry/api, which is not installed (npm install @opentelemetry/api), or pass { meter, tracer }',
+        { option: 'telemetry' },
+      );
+    }
+    return 'global';
+  }
+  if (typeof value !== 'object' || value === null) throw fail('telemetry', 'a boolean or { meter, tracer }', value);
+  refuseUnknown(value, ['meter', 'tracer'], 'telemetry.');
+  const { meter, tracer } = value as { meter?: unknown; tracer?: unknown };
+  const has = (object: unknown, methods: readonly string[]): boolean =>
+    typeof object === 'object' && object !== null && methods.every((name) => typeof (object as Record<string, unknown>)[name] === 'function');
+  if (meter !== undefined && !has(meter, ['createCounter', 'createHistogram', 'createObservableGauge'])) throw fail('telemetry.meter', 'an OpenTelemetry Meter', meter);
+  if (tracer !== undefined && !has(tracer, ['startActiveSpan'])) throw fail('telemetry.tracer', 'an OpenTelemetry Tracer', tracer);
+  if (meter === undefined && tracer === undefined) return undefined;
+  return { meter: meter as Meter | undefined, tracer: tracer as Tracer | undefined };
 }
 
 function byteCount(name: string, value: unknown): number {
@@ -369,6 +439,8 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
   const ignoreActivity = options.ignoreActivity;
   if (ignoreActivity !== undefined && typeof ignoreActivity !== 'function') throw fail('ignoreActivity', 'a function (request) => boolean', ignoreActivity);
   return {
+    clearSiteData: flag('clearSiteData', options.clearSiteData, false),
+    hashIds: options.hashIds === 'migrate' ? 'migrate' : flag('hashIds', options.hashIds, true),
     ignoreActivity,
     legacyIds: legacyIds as LegacyIdReader | undefined,
     header,
@@ -388,5 +460,6 @@ export function resolveOptions(options: SessionMiddlewareOptions): ResolvedOptio
     cacheControl: flag('cacheControl', options.cacheControl, true),
     maxSessionBytes: byteCount('maxSessionBytes', options.maxSessionBytes),
     breaker: breakerOf(options.breaker),
+    telemetry: telemetryOf(options.telemetry),
   };
 }

@@ -5,7 +5,6 @@ import type { EventLog } from '../core/logger.js';
 
 /**
  * What a {@link Session} needs from the middleware that made it.
- * @internal
  */
 export interface SessionRuntime {
   readonly store: SessionStore;
@@ -52,6 +51,8 @@ export interface SessionInit {
   request?: { header(name: string): string | undefined };
   /** The request does not count as activity (`ignoreActivity`): no TTL or cookie refresh. */
   quiet?: boolean;
+  /** The id was re-signed with the newest secret: the response carries it. */
+  reissued?: boolean;
 }
 
 /**

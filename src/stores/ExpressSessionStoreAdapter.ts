@@ -57,9 +57,11 @@ export interface ExpressSessionCookie {
 /**
  * The record {@link ExpressSessionStoreAdapter} hands to the wrapped store:
  * `{ cookie, swarmauri: 1, data }` for a live session, `{ cookie, swarmauri: 1, tombstone: true }`
- * for the tombstone of a destroyed id. The application's fields live under `data`, so one named
- * `cookie` (or `id`, which some stores add when listing) collides with nothing; `swarmauri: 1`
- * marks (and versions) the format.
+ * for the tombstone of a destroyed id, `{ cookie, swarmauri: 1, userIndex }` for a user's index
+ * (under the id `swarmauri-user:` + base64url(user id)). The application's fields live under
+ * `data`, so one named `cookie` (or `id`, which some stores add when listing) collides with
+ * nothing; `swarmauri: 1` marks (and versions) the format, and only a record carrying it is ever
+ * read as a tombstone or a user index.
  *
  * @example
  * ```json
@@ -76,6 +78,8 @@ export interface ExpressSessionRecord {
   data?: SessionData;
   /** Set on the tombstone of a destroyed id. */
   tombstone?: true;
+  /** A user's index: its entries and revocation mark (see {@link SessionRecord}). */
+  userIndex?: Extract<SessionRecord, { userIndex: unknown }>['userIndex'];
 }
 
 /** The cookie of a record that runs out at `expiresAt`, `ttlMs` after now. */
@@ -113,6 +117,10 @@ class StoredCookie implements ExpressSessionCookie {
  *   stored `cookie.expires` behind).
  * - `ids()` and `length()` need the store's `all`; `clear()` uses its `clear` (or `all` and
  *   `destroy`). Without them those calls reject with a `store-error`.
+ * - User indexes (`indexSession`, `revokeUser`, ...) are records of the wrapped store, one per
+ *   user (see {@link ExpressSessionRecord}), kept as long as their longest entry or revocation
+ *   mark; `ids()` and `length()` skip them, `clear()` removes them. Each operation reads and
+ *   writes the whole record: **atomic within one process only** (see {@link RecordStore}).
  * - A store's callback error rejects the call with a `store-error` {@link SessionError} (an
  *   `ENOENT` error from `get` means "not found", as in express-session); a second callback is
  *   ignored; a call that never calls back rejects with `store-timeout` after `callTimeoutSeconds`.
@@ -150,7 +158,11 @@ export class ExpressSessionStoreAdapter extends RecordStore {
   protected async writeRecord(id: string, record: TimedSessionRecord, ttlSeconds: number): Promise<void> {
     const cookie = new StoredCookie(record.expiresAt, Math.round(ttlSeconds * 1000));
     const value: ExpressSessionRecord =
-      'tombstone' in record ? { cookie, swarmauri: 1, tombstone: true } : { cookie, swarmauri: 1, data: record.data };
+      'tombstone' in record
+        ? { cookie, swarmauri: 1, tombstone: true }
+        : 'userIndex' in record
+          ? { cookie, swarmauri: 1, userIndex: record.userIndex }
+          : { cookie, swarmauri: 1, data: record.data };
     await this.#call('set', (done) => this.store.set(id, value, done));
   }
 
@@ -223,6 +235,10 @@ function recordOf(stored: unknown): SessionRecord | undefined {
   const expiresAt = expiryOf(fields.cookie);
   if (fields.swarmauri === 1) {
     if (fields.tombstone === true) return { tombstone: true, expiresAt };
+    const userIndex = fields.userIndex;
+    if (typeof userIndex === 'object' && userIndex !== null && !Array.isArray(userIndex)) {
+      return { userIndex: JSON.parse(JSON.stringify(userIndex)) as Extract<SessionRecord, { userIndex: unknown }>['userIndex'], expiresAt };
+    }
     const data = fields.data;
     if (typeof data !== 'object' || data === null || Array.isArray(data)) return { data: {}, expiresAt };
     return { data: copy(data as Record<string, unknown>, false), expiresAt };

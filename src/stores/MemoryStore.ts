@@ -1,9 +1,11 @@
 import { SessionStore, checkedChanges, type StoredSession } from '../abstract/SessionStore.js';
+import { checkUserId, isRevoked, type UserIndex, type UserRevocation, type UserSessionEntry } from '../abstract/userIndex.js';
 import { SessionError } from '../core/SessionError.js';
 import type { SessionData } from '../core/json.js';
 import { MAX_TIMER_SECONDS } from '../core/timers.js';
 import { SYNC_OPS, type SyncStoreOps } from '../abstract/syncStore.js';
 import { recordFromJson, recordToJson } from '../core/serialize.js';
+import { entryFrom, entryToJson, handlesToDrop, newRevocation, publicRevocation, type StoredRevocation } from './userIndexes.js';
 
 /** Default of {@link MemoryStoreOptions.maxBytes}: 64 MiB of JSON text. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -13,7 +15,8 @@ export interface MemoryStoreOptions {
   /**
    * Most entries kept (live sessions plus tombstones); past it the least recently used goes.
    * Anyone can create entries (see {@link MemoryStore}): past the bound, the sessions of
-   * logged-in users are evicted too.
+   * logged-in users are evicted too. User indexes are bounded separately by the same number:
+   * at most `maxEntries` users, the one whose index was written least recently going first.
    * @defaultValue 100000
    */
   maxEntries?: number;
@@ -41,6 +44,12 @@ export interface MemoryStoreOptions {
 interface Entry {
   json: string | null;
   expiresAt: number;
+}
+
+/** One user's index: entries by handle (as JSON text, with their expiry), and the revocation mark. */
+interface UserRecord {
+  readonly sessions: Map<string, { readonly json: string; readonly expiresAt: number }>;
+  revocation: StoredRevocation | undefined;
 }
 
 /**
@@ -77,6 +86,8 @@ export class MemoryStore extends SessionStore {
   #syncOps: SyncStoreOps | undefined;
   #entryCursor: Iterator<string> | undefined;
   #tombstoneCursor: Iterator<string> | undefined;
+  /** User indexes by user id, least recently written first. */
+  readonly #users = new Map<string, UserRecord>();
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
@@ -164,6 +175,7 @@ export class MemoryStore extends SessionStore {
     this.#entries.clear();
     this.#tombstones.clear();
     this.#bytes = 0;
+    this.#users.clear();
   }
 
   /**
@@ -187,19 +199,107 @@ export class MemoryStore extends SessionStore {
     }
   }
 
-  /** Drops every expired entry now (the timer calls this periodically). */
+  /** Drops every expired entry now, and the expired entries and marks of user indexes (the timer calls this periodically). */
   sweep(): void {
     const now = Date.now();
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt <= now) this.#delete(id);
     }
+    for (const [userId, user] of this.#users) this.#tidy(userId, user, now);
+  }
+
+  protected override async indexUserSession(userId: string, entry: UserSessionEntry): Promise<void> {
+    const json = entryToJson(entry);
+    const now = Date.now();
+    const user = this.#user(userId, now);
+    if (isRevoked(publicRevocation(user?.revocation), entry.loggedInAt, entry.handle)) return;
+    const record = user ?? { sessions: new Map(), revocation: undefined };
+    record.sessions.set(entry.handle, { json, expiresAt: entry.expiresAt });
+    for (const handle of handlesToDrop(mapEntries(record.sessions), now, entry.handle)) record.sessions.delete(handle);
+    this.#remember(userId, record);
+  }
+
+  protected override async unindexUserSession(userId: string, handle: string): Promise<void> {
+    const user = this.#user(userId, Date.now());
+    if (!user) return;
+    user.sessions.delete(handle);
+    this.#tidy(userId, user, Date.now());
+  }
+
+  protected override async loadUserIndex(userId: string): Promise<UserIndex> {
+    const user = this.#user(userId, Date.now());
+    if (!user) return { sessions: [], revocation: undefined };
+    const sessions: UserSessionEntry[] = [];
+    for (const { json } of user.sessions.values()) {
+      const entry = entryFrom(json);
+      if (entry) sessions.push(entry);
+    }
+    return { sessions, revocation: publicRevocation(user.revocation) };
+  }
+
+  protected override async loadUserRevocation(userId: string): Promise<UserRevocation | undefined> {
+    return this.#revocation(userId);
+  }
+
+  protected override async revokeUserSessions(userId: string, revocation: UserRevocation): Promise<UserSessionEntry[]> {
+    const now = Date.now();
+    const user = this.#user(userId, now);
+    const removed: UserSessionEntry[] = [];
+    const sessions = new Map<string, { readonly json: string; readonly expiresAt: number }>();
+    for (const [handle, stored] of user?.sessions ?? []) {
+      if (handle === revocation.spared) sessions.set(handle, stored);
+      else {
+        const entry = entryFrom(stored.json);
+        if (entry) removed.push(entry);
+      }
+    }
+    this.#remember(userId, { sessions, revocation: newRevocation(revocation, now) });
+    return removed;
+  }
+
+  /** Stores a user's index as the most recently written; past `maxEntries` users, the least recently written goes. */
+  #remember(userId: string, user: UserRecord): void {
+    this.#users.delete(userId);
+    this.#users.set(userId, user);
+    while (this.#users.size > this.#maxEntries) {
+      const oldest = this.#users.keys().next();
+      if (oldest.done) break;
+      this.#users.delete(oldest.value);
+    }
+  }
+
+  /** The user's live mark, as a fresh object. */
+  #revocation(userId: string): UserRevocation | undefined {
+    const user = this.#users.get(userId);
+    if (user?.revocation === undefined) return undefined;
+    if (user.revocation.expiresAt <= Date.now()) {
+      this.#tidy(userId, user, Date.now());
+      return undefined;
+    }
+    return publicRevocation(user.revocation);
+  }
+
+  /** The user's index with expired entries and an expired mark dropped; `undefined` when nothing is left. */
+  #user(userId: string, now: number): UserRecord | undefined {
+    const user = this.#users.get(userId);
+    return user && this.#tidy(userId, user, now) ? user : undefined;
+  }
+
+  /** Drops the user's expired entries and mark, and the user when nothing is left; true when something is. */
+  #tidy(userId: string, user: UserRecord, now: number): boolean {
+    for (const [handle, stored] of user.sessions) if (stored.expiresAt <= now) user.sessions.delete(handle);
+    if (user.revocation !== undefined && user.revocation.expiresAt <= now) user.revocation = undefined;
+    if (user.sessions.size > 0 || user.revocation !== undefined) return true;
+    this.#users.delete(userId);
+    return false;
   }
 
   /**
    * @internal The synchronous operations the middleware's request path uses, unless a subclass
-   * overrides `load`, `set` or `patch`, or their primitives (its overrides must then see every
-   * call). They check their arguments with the same helpers, in the same order, as the public
-   * methods of {@link SessionStore}, so they refuse the same calls with the same errors (thrown).
+   * overrides `load`, `set`, `patch` or `userRevocation`, or their primitives (its overrides must
+   * then see every call). They check their arguments with the same helpers, in the same order, as
+   * the public methods of {@link SessionStore}, so they refuse the same calls with the same errors
+   * (thrown).
    */
   [SYNC_OPS](): SyncStoreOps | undefined {
     const own = MemoryStore.prototype;
@@ -207,26 +307,34 @@ export class MemoryStore extends SessionStore {
       this.load !== own.load ||
       this.set !== own.set ||
       this.patch !== own.patch ||
+      this.userRevocation !== own.userRevocation ||
       this.loadSession !== own.loadSession ||
       this.writeSession !== own.writeSession ||
-      this.patchSession !== own.patchSession
+      this.patchSession !== own.patchSession ||
+      this.loadUserRevocation !== own.loadUserRevocation ||
+      // Moving raw-id records happens on the async path.
+      this.hashIds === 'migrate'
     ) {
       return undefined;
     }
     return (this.#syncOps ??= {
       load: (id) => {
         this.checkId(id);
-        return this.#load(id);
+        return this.idAccepted(id) ? this.#load(this.keyOf(id)) : undefined;
       },
       set: (id, data, ttlSeconds) => {
         this.checkId(id);
         const json = recordToJson(data);
-        this.#put(id, json, this.ttlOrDefault(ttlSeconds));
+        this.#put(this.keyOf(id), json, this.ttlOrDefault(ttlSeconds));
       },
       patch: (id, changes, ttlSeconds) => {
         this.checkId(id);
         const ttl = this.ttlOrDefault(ttlSeconds);
-        this.#patch(id, checkedChanges(changes), ttl);
+        this.#patch(this.keyOf(id), checkedChanges(changes), ttl);
+      },
+      revocation: (userId) => {
+        checkUserId(userId);
+        return this.#revocation(userId);
       },
     });
   }
@@ -306,4 +414,9 @@ export class MemoryStore extends SessionStore {
     if (entry.json === null) this.#tombstones.delete(id);
     else this.#bytes -= entry.json.length;
   }
+}
+
+/** `[handle, expiresAt]` of each stored entry. */
+function* mapEntries(sessions: ReadonlyMap<string, { readonly expiresAt: number }>): Iterable<readonly [string, number]> {
+  for (const [handle, stored] of sessions) yield [handle, stored.expiresAt];
 }

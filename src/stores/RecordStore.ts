@@ -1,15 +1,26 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
+import { isRevoked, type UserIndex, type UserRevocation, type UserSessionEntry } from '../abstract/userIndex.js';
 import { SessionError } from '../core/SessionError.js';
 import type { SessionData } from '../core/json.js';
 import { recordFromJson } from '../core/serialize.js';
+import { encodeUserId, entryFrom, entryToJson, handlesToDrop, newRevocation, publicRevocation, revocationFrom, type StoredRevocation } from './userIndexes.js';
+
+/**
+ * The ids under which a {@link RecordStore} keeps user indexes: `swarmauri-user:` and the user
+ * id in base64url. Session ids that start with it are refused.
+ */
+const USER_RECORD_PREFIX = 'swarmauri-user:';
 
 /**
  * One record as a {@link RecordStore} backend keeps it under an id: the data of a live session,
- * or the tombstone of a destroyed id (`tombstone: true`, no data). `expiresAt` is the epoch
- * millisecond at which the record runs out, when the backend can tell.
+ * the tombstone of a destroyed id (`tombstone: true`, no data), or a user's index (`userIndex`,
+ * under an id that starts with `swarmauri-user:`). `expiresAt` is the epoch millisecond at which
+ * the record runs out, when the backend can tell.
  *
- * A backend stores a tombstone like any other record, marked so that it reads back as one
- * (the express-session adapter writes `{ cookie, swarmauri: 1, tombstone: true }`, say).
+ * A backend stores a tombstone and a user index like any other record, marked so that they read
+ * back as what they are (the express-session adapter writes
+ * `{ cookie, swarmauri: 1, tombstone: true }` and `{ cookie, swarmauri: 1, userIndex }`, say); a
+ * backend that keeps records as JSON needs to do nothing.
  *
  * @example
  * ```ts
@@ -28,6 +39,26 @@ export type SessionRecord =
       /** Marks the tombstone of a destroyed id. */
       readonly tombstone: true;
       /** Epoch ms at which the tombstone runs out, when known. */
+      readonly expiresAt?: number | undefined;
+    }
+  | {
+      /** A user's index (see `SessionStore.indexSession`): JSON data, read back as written. */
+      readonly userIndex: {
+        /** The indexed sessions. */
+        readonly sessions: readonly UserSessionEntry[];
+        /** The revocation mark, with the epoch ms until which it is kept. */
+        readonly revocation?:
+          | {
+              /** As `UserRevocation.before`. */
+              readonly before: number;
+              /** As `UserRevocation.spared`. */
+              readonly spared?: string | undefined;
+              /** Epoch ms at which the mark is dropped. */
+              readonly expiresAt: number;
+            }
+          | undefined;
+      };
+      /** Epoch ms at which the index runs out (its longest entry, or its mark), when known. */
       readonly expiresAt?: number | undefined;
     };
 
@@ -66,6 +97,20 @@ function isTombstone(record: SessionRecord): record is Extract<SessionRecord, { 
   return (record as { tombstone?: unknown }).tombstone === true;
 }
 
+/** `true` when `record` is a user index (`userIndex` holds an object). */
+function isUserIndex(record: SessionRecord): record is Extract<SessionRecord, { userIndex: unknown }> {
+  const index = (record as { userIndex?: unknown }).userIndex;
+  return typeof index === 'object' && index !== null;
+}
+
+/** A user's index as a record store keeps it while changing it. */
+interface IndexState {
+  sessions: Map<string, UserSessionEntry>;
+  revocation: StoredRevocation | undefined;
+  /** Whether a record was read (so an emptied index must be removed). */
+  stored: boolean;
+}
+
 /**
  * The base of stores whose backend keeps whole records (a row, a document, a string value), such
  * as the stores written for express-session. A subclass implements a few protected primitives
@@ -86,6 +131,16 @@ function isTombstone(record: SessionRecord): record is Extract<SessionRecord, { 
  *
  * Expiry: a record whose `expiresAt` has passed is treated as missing even if the backend still
  * returns it (many backends purge lazily, or round TTLs up to whole seconds).
+ *
+ * User indexes (`indexSession`, `revokeUser`, ...): each user's index is one record, under the id
+ * `swarmauri-user:` + base64url(user id), read, changed and written back under the same per-id
+ * serialisation, so its operations are atomic within one process only: two processes indexing
+ * logins of one user at the same moment can lose one entry, and a login indexed by another
+ * process while a revocation runs can survive it on the list (the revocation mark itself is
+ * still written, and the middleware checks it on every request). Use a native store such as
+ * `RedisStore` for cross-process atomicity. These records are skipped by `ids()` and `length()`
+ * (a {@link RecordStore.countLive} must skip them too) and removed by `clear()`; session ids that
+ * start with `swarmauri-user:` are refused (`invalid-id`).
  *
  * @example
  * ```ts
@@ -149,14 +204,17 @@ export abstract class RecordStore extends SessionStore {
    */
   protected listRecords?(): AsyncIterable<readonly [string, SessionRecord]>;
 
-  /** Optional: counts live, unexpired sessions (no tombstones), faster than listing them. */
+  /**
+   * Optional: counts live, unexpired sessions (no tombstones, no user indexes: records with
+   * `userIndex`), faster than listing them.
+   */
   protected countLive?(): Promise<number>;
 
   /** Optional: removes every record, tombstones included. */
   protected removeAll?(): Promise<void>;
 
   protected async loadSession(id: string): Promise<StoredSession | undefined> {
-    const record = await this.#read(id);
+    const record = await this.#readSession(id);
     if (!record) return undefined;
     if (isTombstone(record)) return { state: 'destroyed' };
     return { state: 'active', data: record.data, expiresAt: record.expiresAt };
@@ -169,7 +227,7 @@ export abstract class RecordStore extends SessionStore {
 
   protected async destroySession(id: string): Promise<void> {
     await this.#serial(id, async () => {
-      const current = await this.#read(id);
+      const current = await this.#readSession(id);
       if (current && isTombstone(current)) return;
       const now = Date.now();
       // At least a millisecond: the record was live when read, so its tombstone must be written.
@@ -180,7 +238,7 @@ export abstract class RecordStore extends SessionStore {
 
   protected async touchSession(id: string, ttlSeconds: number): Promise<void> {
     await this.#serial(id, async () => {
-      const current = await this.#read(id);
+      const current = await this.#readSession(id);
       if (!current || isTombstone(current)) return;
       const record = { data: current.data, expiresAt: Date.now() + ttlSeconds * 1000 };
       if (this.touchRecord) await this.#io('touchRecord', () => this.touchRecord!(id, record, ttlSeconds));
@@ -192,7 +250,7 @@ export abstract class RecordStore extends SessionStore {
     // Parsed before anything is read (the values were checked by SessionStore.patch).
     const parsed = changes.map(([key, json]): [string, unknown] => [key, json === undefined ? undefined : JSON.parse(json)]);
     await this.#serial(id, async () => {
-      const current = await this.#read(id);
+      const current = await this.#readSession(id);
       if (current && isTombstone(current)) return;
       const data: SessionData = current ? current.data : {};
       for (const [key, value] of parsed) {
@@ -205,7 +263,7 @@ export abstract class RecordStore extends SessionStore {
 
   protected async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
     return this.#serial(id, async () => {
-      const current = await this.#read(id);
+      const current = await this.#readSession(id);
       const data: SessionData = current && !isTombstone(current) ? current.data : {};
       const value = Object.hasOwn(data, key) ? data[key] : 0;
       if (typeof value !== 'number') {
@@ -235,8 +293,101 @@ export abstract class RecordStore extends SessionStore {
 
   protected async *sessionIds(): AsyncIterable<string> {
     for await (const [id, record] of this.#list()) {
-      if (!isTombstone(record) && !RecordStore.#expired(record)) yield id;
+      if (!isTombstone(record) && !isUserIndex(record) && !id.startsWith(USER_RECORD_PREFIX) && !RecordStore.#expired(record)) yield id;
     }
+  }
+
+  protected override async indexUserSession(userId: string, entry: UserSessionEntry): Promise<void> {
+    const copy = entryFrom(entryToJson(entry)) as UserSessionEntry;
+    const id = USER_RECORD_PREFIX + encodeUserId(userId);
+    await this.#serial(id, async () => {
+      const now = Date.now();
+      const index = await this.#readIndex(id, now);
+      if (isRevoked(publicRevocation(index.revocation), copy.loggedInAt, copy.handle)) return;
+      index.sessions.set(copy.handle, copy);
+      await this.#writeIndex(id, index, now, copy.handle);
+    });
+  }
+
+  protected override async unindexUserSession(userId: string, handle: string): Promise<void> {
+    const id = USER_RECORD_PREFIX + encodeUserId(userId);
+    await this.#serial(id, async () => {
+      const now = Date.now();
+      const index = await this.#readIndex(id, now);
+      if (!index.sessions.delete(handle)) return;
+      await this.#writeIndex(id, index, now);
+    });
+  }
+
+  protected override async loadUserIndex(userId: string): Promise<UserIndex> {
+    const index = await this.#readIndex(USER_RECORD_PREFIX + encodeUserId(userId), Date.now());
+    return { sessions: [...index.sessions.values()], revocation: publicRevocation(index.revocation) };
+  }
+
+  protected override async loadUserRevocation(userId: string): Promise<UserRevocation | undefined> {
+    const index = await this.#readIndex(USER_RECORD_PREFIX + encodeUserId(userId), Date.now());
+    return publicRevocation(index.revocation);
+  }
+
+  protected override async revokeUserSessions(userId: string, revocation: UserRevocation): Promise<UserSessionEntry[]> {
+    const id = USER_RECORD_PREFIX + encodeUserId(userId);
+    return this.#serial(id, async () => {
+      const now = Date.now();
+      const index = await this.#readIndex(id, now);
+      const removed: UserSessionEntry[] = [];
+      for (const [handle, entry] of index.sessions) {
+        if (handle === revocation.spared) continue;
+        removed.push(entry);
+        index.sessions.delete(handle);
+      }
+      index.revocation = newRevocation(revocation, now);
+      await this.#writeIndex(id, index, now);
+      return removed;
+    });
+  }
+
+  /** Refuses, besides what every store refuses, the ids of user indexes (`swarmauri-user:...`). */
+  protected override checkId(id: unknown): asserts id is string {
+    super.checkId(id);
+    if (id.startsWith(USER_RECORD_PREFIX)) {
+      throw new SessionError('invalid-id', `${this.constructor.name} keeps user indexes under "${USER_RECORD_PREFIX}": session ids may not start with it`);
+    }
+  }
+
+  /**
+   * The user index under `id`, its live entries and live mark only (a missing record, or one that
+   * is not a user index, such as a record some other program wrote there, reads as empty).
+   */
+  async #readIndex(id: string, now: number): Promise<IndexState> {
+    const record = await this.#read(id);
+    const state: IndexState = { sessions: new Map(), revocation: undefined, stored: record !== undefined };
+    if (!record || !isUserIndex(record)) return state;
+    const { sessions, revocation } = record.userIndex as { sessions?: unknown; revocation?: unknown };
+    if (Array.isArray(sessions)) {
+      for (const stored of sessions) {
+        const entry = entryFrom(stored);
+        if (entry && entry.expiresAt > now) state.sessions.set(entry.handle, entry);
+      }
+    }
+    state.revocation = revocationFrom(revocation, now);
+    return state;
+  }
+
+  /**
+   * Writes `index` back, pruned (see `handlesToDrop`, never dropping `keep`), to live as long as
+   * its longest entry or its mark; removes the record when nothing is left.
+   */
+  async #writeIndex(id: string, index: IndexState, now: number, keep?: string): Promise<void> {
+    const expiries = [...index.sessions].map(([handle, entry]) => [handle, entry.expiresAt] as const);
+    for (const handle of handlesToDrop(expiries, now, keep)) index.sessions.delete(handle);
+    let until = index.revocation?.expiresAt ?? -Infinity;
+    for (const entry of index.sessions.values()) until = Math.max(until, entry.expiresAt);
+    if (until <= now) {
+      if (index.stored) await this.#io('removeRecord', () => this.removeRecord(id));
+      return;
+    }
+    const userIndex = { sessions: [...index.sessions.values()], ...(index.revocation ? { revocation: index.revocation } : {}) };
+    await this.#write(id, { userIndex }, (until - now) / 1000);
   }
 
   /** The backend's listing (failures as {@link SessionError}s), or a rejection saying that this store cannot list. */
@@ -249,6 +400,12 @@ export abstract class RecordStore extends SessionStore {
     } catch (error) {
       throw this.#failure('listRecords', error);
     }
+  }
+
+  /** The unexpired session record (or tombstone) of `id`, if any: a user index there reads as nothing. */
+  async #readSession(id: string): Promise<Exclude<SessionRecord, { userIndex: unknown }> | undefined> {
+    const record = await this.#read(id);
+    return record && !isUserIndex(record) ? (record as Exclude<SessionRecord, { userIndex: unknown }>) : undefined;
   }
 
   /** The unexpired record of `id`, if any. */

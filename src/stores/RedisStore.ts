@@ -1,13 +1,21 @@
 import { SessionStore, type StoredSession } from '../abstract/SessionStore.js';
+import { MAX_USER_SESSIONS, type UserIndex, type UserRevocation, type UserSessionEntry } from '../abstract/userIndex.js';
 import { SessionError } from '../core/SessionError.js';
 import type { SessionData } from '../core/json.js';
 import { seamOf, type RedisSeam, type RedisStoreClient } from './redis/clients.js';
-import { DESTROY, INCREMENT, LOAD, PATCH, SET, TOUCH, type LuaScript } from './redis/scripts.js';
+import { DESTROY, INCREMENT, LOAD, PATCH, SET, TOUCH, USER_INDEX, USER_LOAD, USER_REVOCATION, USER_REVOKE, USER_UNINDEX, type LuaScript } from './redis/scripts.js';
+import { encodeUserId, entryFrom, entryToJson, newRevocation, publicRevocation, revocationFrom } from './userIndexes.js';
 
 export type { IoRedisLike, IoRedisClusterLike, NodeRedisClientLike, NodeRedisClusterLike, RedisStoreClient } from './redis/clients.js';
 
 /** Default of {@link RedisStoreOptions.prefix}. */
 const DEFAULT_PREFIX = 'session:';
+
+/**
+ * Where user indexes live under the prefix: `${prefix}user:${encoded user id}`. Session ids that
+ * start with it are refused (the middleware's ids never contain `:`).
+ */
+const USER_NAMESPACE = 'user:';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -22,7 +30,8 @@ export interface RedisStoreOptions {
    * Prepended to every session id to make its Redis key (`${prefix}${id}`). `clear()`, `length()`
    * and `ids()` work on every key that starts with it, so it must not be shared with other data,
    * nor be the beginning of another store's prefix. Non-empty. It deliberately differs from
-   * connect-redis's `sess:`, so the two can share a database during a migration.
+   * connect-redis's `sess:`, so the two can share a database during a migration. User indexes
+   * live under it too, as `${prefix}user:${encoded user id}`.
    * @defaultValue `'session:'`
    */
   prefix?: string;
@@ -92,6 +101,11 @@ function kindOf(json: string): string {
  *   bring a tombstone back.
  * - `clear()`, `length()` and `ids()` use `SCAN` (never `KEYS`) on every master of a cluster.
  * - Values are checked with the same JSON rules as {@link MemoryStore}.
+ * - User indexes: one hash per user, `${prefix}user:${base64url of the user id}`, a field per
+ *   indexed session (by handle, the entry's JSON) and the empty-named field for the revocation
+ *   mark. Each user-index operation is one Lua script on that one key (atomic, single-slot);
+ *   `userRevocation` is one `HGET`. `ids()` and `length()` skip these keys, `clear()` removes
+ *   them; session ids starting with `user:` are refused (`invalid-id`).
  *
  * Needs Redis 6.0 or later (`SCAN ... TYPE`). Failures of the client reject with a
  * `store-error` {@link SessionError} whose `cause` is the client's error; the middleware bounds
@@ -187,6 +201,69 @@ export class RedisStore extends SessionStore {
     });
   }
 
+  protected override async indexUserSession(userId: string, entry: UserSessionEntry): Promise<void> {
+    const json = entryToJson(entry);
+    const args = [String(Date.now()), entry.handle, json, String(entry.loggedInAt), String(entry.expiresAt), String(MAX_USER_SESSIONS)];
+    await this.#runKey(USER_INDEX, this.#userKey(userId), args);
+  }
+
+  protected override async unindexUserSession(userId: string, handle: string): Promise<void> {
+    await this.#runKey(USER_UNINDEX, this.#userKey(userId), [String(Date.now()), handle]);
+  }
+
+  protected override async loadUserIndex(userId: string): Promise<UserIndex> {
+    return this.#runKey(USER_LOAD, this.#userKey(userId), [], (reply) => {
+      const fields = list(reply);
+      const now = Date.now();
+      const sessions: UserSessionEntry[] = [];
+      let revocation: UserRevocation | undefined;
+      for (let i = 0; i < fields.length; i += 2) {
+        const field = text(fields[i]);
+        const value = text(fields[i + 1]);
+        if (field === '') {
+          revocation = publicRevocation(revocationFrom(value, now));
+        } else {
+          const entry = entryFrom(value);
+          if (entry && entry.expiresAt > now) sessions.push(entry);
+        }
+      }
+      return { sessions, revocation };
+    });
+  }
+
+  protected override async loadUserRevocation(userId: string): Promise<UserRevocation | undefined> {
+    return this.#runKey(USER_REVOCATION, this.#userKey(userId), [], (reply) =>
+      reply === null || reply === undefined ? undefined : publicRevocation(revocationFrom(text(reply), Date.now())),
+    );
+  }
+
+  protected override async revokeUserSessions(userId: string, revocation: UserRevocation): Promise<UserSessionEntry[]> {
+    const now = Date.now();
+    const mark = newRevocation(revocation, now);
+    const args = [String(now), revocation.spared ?? '', JSON.stringify(mark), String(mark.expiresAt)];
+    return this.#runKey(USER_REVOKE, this.#userKey(userId), args, (reply) => {
+      const removed: UserSessionEntry[] = [];
+      for (const json of list(reply)) {
+        const entry = entryFrom(text(json));
+        if (entry) removed.push(entry);
+      }
+      return removed;
+    });
+  }
+
+  /** Refuses, besides what every store refuses, the ids of the user-index namespace (`user:...`). */
+  protected override checkId(id: unknown): asserts id is string {
+    super.checkId(id);
+    if (id.startsWith(USER_NAMESPACE)) {
+      throw new SessionError('invalid-id', `RedisStore keeps user indexes under "${USER_NAMESPACE}": session ids may not start with it`);
+    }
+  }
+
+  /** The key of a user's index. */
+  #userKey(userId: string): string {
+    return `${this.prefix}${USER_NAMESPACE}${encodeUserId(userId)}`;
+  }
+
   protected async clearSessions(): Promise<void> {
     await this.#guard('clear', async () => {
       for await (const keys of this.#scan(false)) await this.#seam.unlink(keys);
@@ -216,15 +293,20 @@ export class RedisStore extends SessionStore {
     }
   }
 
-  /** Batches of this store's keys (live sessions only, or tombstones too), from every master. */
+  /**
+   * Batches of this store's keys, from every master: live sessions only (hashes, user indexes
+   * left out), or every key under the prefix (tombstones and user indexes too, for `clear()`).
+   */
   async *#scan(liveOnly: boolean): AsyncGenerator<string[]> {
     const filter = liveOnly ? ['TYPE', 'hash'] : [];
+    const users = this.prefix + USER_NAMESPACE;
     for (const send of await this.#seam.masters()) {
       let cursor = '0';
       do {
         const reply = list(await send(['SCAN', cursor, 'MATCH', this.#match, 'COUNT', this.#scanCount, ...filter]));
         cursor = text(reply[0]);
-        const keys = list(reply[1]).map(text);
+        let keys = list(reply[1]).map(text);
+        if (liveOnly) keys = keys.filter((key) => !key.startsWith(users));
         if (keys.length > 0) yield keys;
       } while (cursor !== '0');
     }
@@ -235,7 +317,11 @@ export class RedisStore extends SessionStore {
    * decodes its reply (an array, for scripts that answer one) with `decode`.
    */
   #run<T = void>(script: LuaScript, id: string, args: readonly string[], decode?: (reply: unknown[]) => T): Promise<T> {
-    const key = this.prefix + id;
+    return this.#runKey(script, this.prefix + id, args, decode && ((reply) => decode(list(reply))));
+  }
+
+  /** {@link RedisStore.#run} on a whole key, with the reply handed to `decode` as it comes. */
+  #runKey<T = void>(script: LuaScript, key: string, args: readonly string[], decode?: (reply: unknown) => T): Promise<T> {
     return this.#guard(script.name, async () => {
       let reply: unknown;
       try {
@@ -244,7 +330,7 @@ export class RedisStore extends SessionStore {
         if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
         reply = await this.#seam.eval(script.source, key, args);
       }
-      return decode ? decode(list(reply)) : (undefined as T);
+      return decode ? decode(reply) : (undefined as T);
     });
   }
 

@@ -12,10 +12,12 @@ import { ExpressSessionStoreAdapter, SessionError } from '../../src/index.js';
 import { PGStore, callback, describeWithPostgres, expressSession, postgresUnavailable, scratchTable, type ScratchTable } from '../support/postgres.js';
 import { runFailureContract } from './failureContract.js';
 import { runStoreContract } from './storeContract.js';
+import { runUserIndexContract } from './userIndexContract.js';
 
 const overMemoryStore = async () => ({ store: new ExpressSessionStoreAdapter(new expressSession.MemoryStore()), cleanup: async () => undefined });
 runStoreContract("ExpressSessionStoreAdapter over express-session's MemoryStore", overMemoryStore, { strictJson: true });
 runFailureContract("ExpressSessionStoreAdapter over express-session's MemoryStore", overMemoryStore);
+runUserIndexContract("ExpressSessionStoreAdapter over express-session's MemoryStore", overMemoryStore);
 
 const unavailable = await postgresUnavailable();
 
@@ -64,6 +66,7 @@ describeWithPostgres('ExpressSessionStoreAdapter over connect-pg-simple (Postgre
   };
   runStoreContract('ExpressSessionStoreAdapter over connect-pg-simple', overPostgres, { strictJson: true });
   runFailureContract('ExpressSessionStoreAdapter over connect-pg-simple', overPostgres);
+  runUserIndexContract('ExpressSessionStoreAdapter over connect-pg-simple', overPostgres);
 
   describe('the bare connect-pg-simple store (no all, no clear)', () => {
     it('serves the session operations and refuses to list, with a store-error naming all()', async () => {

@@ -11,6 +11,7 @@ import { RedisStore } from '../../src/index.js';
 import { describeWithServer, startCluster, uniquePrefix, type RunningCluster } from '../support/redisServers.js';
 import { runFailureContract } from './failureContract.js';
 import { runStoreContract } from './storeContract.js';
+import { runUserIndexContract } from './userIndexContract.js';
 
 let cluster: RunningCluster | undefined;
 let unavailable: string | undefined;
@@ -55,8 +56,10 @@ describeWithServer('RedisStore on a 3-master Redis Cluster', unavailable, () => 
 
   runStoreContract('RedisStore + ioredis Cluster', withIoredis, { strictJson: true });
   runFailureContract('RedisStore + ioredis Cluster', withIoredis, { small: true });
+  runUserIndexContract('RedisStore + ioredis Cluster', withIoredis);
   runStoreContract('RedisStore + node-redis cluster', withNodeRedis, { strictJson: true });
   runFailureContract('RedisStore + node-redis cluster', withNodeRedis, { small: true });
+  runUserIndexContract('RedisStore + node-redis cluster', withNodeRedis);
 
   describe.each(['ioredis Cluster', 'node-redis cluster'])('SCAN over every master, %s', (label) => {
     it('length(), ids() and clear() see the sessions of all three masters', async () => {
@@ -113,6 +116,15 @@ describeWithServer('RedisStore on a 3-master Redis Cluster', unavailable, () => 
         await store.set(id, { again: true }, 30);
         await store.touch(id, 30);
         await store.destroy(id);
+      }
+      // User indexes too: each call is one script on the user's key, sent to its node.
+      const entry = (handle: string) => ({ handle, sessionKey: handle, loggedInAt: Date.now(), lastSeenAt: Date.now(), expiresAt: Date.now() + 30_000, meta: null });
+      for (const userId of ids.map((id) => `user-${id}`)) {
+        await store.indexSession(userId, entry('h1'));
+        await store.userIndex(userId);
+        await store.userRevocation(userId);
+        await store.unindexSession(userId, 'h1');
+        await store.revokeUser(userId, Date.now());
       }
       expect((await redirections()) - before).toBe(0);
       await store.clear();

@@ -10,6 +10,7 @@ import { RedisStore } from '../../src/index.js';
 import { REDIS_URL, describeWithServer, probeRedis, uniquePrefix } from '../support/redisServers.js';
 import { runFailureContract } from './failureContract.js';
 import { runStoreContract } from './storeContract.js';
+import { runUserIndexContract } from './userIndexContract.js';
 
 const unavailable = await probeRedis();
 
@@ -39,6 +40,8 @@ describeWithServer('RedisStore on a standalone Redis', unavailable, () => {
 
   runStoreContract('RedisStore + ioredis', withIoredis, { strictJson: true });
   runFailureContract('RedisStore + ioredis', withIoredis);
+  runUserIndexContract('RedisStore + ioredis', withIoredis);
   runStoreContract('RedisStore + node-redis', withNodeRedis, { strictJson: true });
   runFailureContract('RedisStore + node-redis', withNodeRedis);
+  runUserIndexContract('RedisStore + node-redis', withNodeRedis);
 });

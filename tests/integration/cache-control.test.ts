@@ -291,3 +291,50 @@ describe.each(MOUNTS)('Cache-Control on responses with the session id (Express 5
     });
   });
 });
+
+describe('clearSiteData', () => {
+  const stores: MemoryStore[] = [];
+  const servers: Running[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+    for (const store of stores.splice(0)) store.close();
+  });
+
+  async function logout(options: SessionMiddlewareOptions): Promise<[Response, Response, Response]> {
+    const store = new MemoryStore({ sweepIntervalSeconds: 0 });
+    stores.push(store);
+    const mw = new SessionMiddleware({ secret: SECRET, sessionStorage: store, ...options });
+    const app = express();
+    app.use(mw.express());
+    app.get('/login', (req, res) => {
+      req.session.set('user', 'u');
+      res.end();
+    });
+    app.get('/logout', async (req, res) => {
+      await req.session.destroy();
+      res.end();
+    });
+    const server = await listenApp(app);
+    servers.push(server);
+    const browser = new CookieClient(server.url);
+    const login = await browser.fetch('/login');
+    const out = await browser.fetch('/logout');
+    // The Web dispatch of the same middleware.
+    const web = await mw.dispatch(new Request('http://x/logout', { headers: { cookie: `session_id=${login.headers.get('x-session-id')}` } }), async (request) => {
+      await mw.sessionOf(request)!.destroy();
+      return new Response('bye');
+    });
+    return [login, out, web];
+  }
+
+  it('sends Clear-Site-Data: "cookies" with a destroy when asked, on Express and Web, and never otherwise', async () => {
+    const [login, out, web] = await logout({ clearSiteData: true });
+    expect(login.headers.get('clear-site-data')).toBeNull();
+    expect(out.headers.get('clear-site-data')).toBe('"cookies"');
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    expect(web.headers.get('clear-site-data')).toBe('"cookies"');
+    const [, quiet, quietWeb] = await logout({});
+    expect(quiet.headers.get('clear-site-data')).toBeNull();
+    expect(quietWeb.headers.get('clear-site-data')).toBeNull();
+  });
+});

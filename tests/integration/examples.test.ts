@@ -37,18 +37,33 @@ describe('examples', () => {
     ]);
   });
 
+  it('devices.ts: two browsers, one user; the other device is logged out; a flash survives the redirect', async () => {
+    const lines = await runExample('devices.ts');
+    expect(lines).toEqual([
+      { user: 'alice', flashes: ['Welcome back'] },
+      [
+        { current: false, userAgent: 'Phone/2.0' },
+        { current: true, userAgent: 'Laptop/1.0' },
+      ],
+      { phoneAfterRevoke: { user: null, flashes: [] } },
+      [{ current: true, userAgent: 'Laptop/1.0' }],
+    ]);
+  });
+
   it('every example file is covered above', () => {
     expect(readdirSync('examples').sort()).toEqual(
       // redis.ts runs against the local Redis in tests/integration/redis-example.test.ts; fastify.ts,
-      // koa.ts and hono.ts in their framework's test file.
+      // koa.ts and hono.ts in their framework's test file; passport.ts with the express-session drop-in's tests.
       [
         'dependency-injection.ts',
+        'devices.ts',
         'fastify.ts',
         'greet.ts',
         'hono.ts',
         'koa.ts',
         'node-http.ts',
         'own-framework.ts',
+        'passport.ts',
         'redis.ts',
         'session-increment.ts',
         'web-dispatch.ts',

@@ -8,6 +8,7 @@ import express from 'express';
 import { ExpressSessionStoreAdapter, SessionMiddleware } from '../../src/index.js';
 import { CookieClient, ISSUED_ID, listenApp, type Running } from '../support/http.js';
 import { PGStore, describeWithPostgres, postgresUnavailable, scratchTable, type ScratchTable } from '../support/postgres.js';
+import { hashedKeyOf } from '../../src/core/storageKey.js';
 
 const SECRET = 'pg-integration-secret-of-at-least-32-chars';
 const unavailable = await postgresUnavailable();
@@ -64,7 +65,8 @@ describeWithPostgres('Express 5 + ExpressSessionStoreAdapter(connect-pg-simple)'
   async function row(id: string): Promise<{ sess: Record<string, unknown>; expire: Date } | undefined> {
     const { rows } = await scratch.pool.query<{ sess: Record<string, unknown>; expire: Date }>(
       `SELECT sess, expire FROM ${scratch.qualified} WHERE sid = $1`,
-      [id],
+      // Ids are filed under their hash.
+      [hashedKeyOf(id)],
     );
     return rows[0];
   }

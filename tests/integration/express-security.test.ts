@@ -234,7 +234,7 @@ describe('acceptClientIds: true (the Python behaviour, opt-in)', () => {
 });
 
 describe('secret rotation', () => {
-  it('an id signed with A is accepted by ["B", "A"] and rejected by ["B"] (same store)', async () => {
+  it('an id signed with A is accepted by ["B", "A"], which moves the client to a B-signed id of the same session; ["B"] refuses the A id (same store)', async () => {
     const store = new MemoryStore();
     const secretA = 'secret-A-is-at-least-32-characters-long!';
     const secretB = 'secret-B-is-at-least-32-characters-long!';
@@ -244,8 +244,12 @@ describe('secret rotation', () => {
     try {
       const id = sid(await a.get('/set?user=alice'));
       const accepted = await rotated.get('/peek', { 'X-Session-ID': id });
-      expect(sid(accepted)).toBe(id);
+      // Re-signed: same random part, B's signature, same record (ids are hashed by their random part).
+      const resigned = sid(accepted)!;
+      expect(resigned).not.toBe(id);
+      expect(resigned.split('.').slice(0, 2)).toEqual(id.split('.').slice(0, 2));
       expect(((await accepted.json()) as { data: Record<string, unknown> }).data).toEqual({ user: 'alice' });
+      expect(((await (await onlyB.get('/peek', { 'X-Session-ID': resigned })).json()) as { data: Record<string, unknown> }).data).toEqual({ user: 'alice' });
       // Unstored ids too: the signature, not the store, is what makes them ours.
       const unstored = sid(await a.get('/nothing'));
       expect(sid(await rotated.get('/nothing', { 'X-Session-ID': unstored }))).toBe(unstored);

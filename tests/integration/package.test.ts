@@ -41,10 +41,40 @@ describe('published build', () => {
         'SessionStore',
         'SessionTurn',
         'TYPES',
+        'expressSession',
         'sessionModule',
       ].sort(),
     );
   });
+
+  it('publishes typings that compile in a consumer with skipLibCheck: false (no dangling reference to a stripped internal)', async () => {
+    const { mkdtemp, writeFile, symlink } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'consumer-'));
+    const root = new URL('../../', import.meta.url).pathname;
+    await symlink(join(root, 'node_modules'), join(dir, 'node_modules'));
+    await symlink(join(root, 'dist'), join(dir, 'dist'));
+    await writeFile(join(dir, 'package.json'), '{"type":"module"}');
+    await writeFile(
+      join(dir, 'app.ts'),
+      "import { SessionMiddleware, MemoryStore, RedisStore, SessionLifecycle, type Session } from './dist/index.js';\n" +
+        "const mw = new SessionMiddleware({ sessionStorage: new MemoryStore() });\n" +
+        'export const s: Session | undefined = mw.sessionOf({});\n' +
+        'export const l: SessionLifecycle<Session> = mw.lifecycle;\n' +
+        'void RedisStore;\n',
+    );
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    let output = '';
+    try {
+      await run(process.execPath, [tsc, '--strict', '--module', 'nodenext', '--noEmit', '--skipLibCheck', 'false', '--types', 'node', 'app.ts'], { cwd: dir, timeout: 120_000 });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error);
+    }
+    // Errors inside third-party typings (@types/koa's own, at the time of writing) are not ours.
+    const ours = output.split('\n').filter((line) => /^(dist|app\.ts)/.test(line));
+    expect(ours).toEqual([]);
+  }, 150_000);
 
   it("keeps the engine's internals out of the published typings of Session and SessionTurn", async () => {
     const { readFile } = await import('node:fs/promises');
@@ -67,7 +97,7 @@ describe('published build', () => {
 
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/guide.md', 'docs/design.md', 'docs/benchmarks.md', 'docs/benchmarks.svg', 'dist/index.js', 'dist/index.d.ts']));
     // Nothing else: no .map (they pointed at ../src, which is not shipped), no docs/api, no src/ or tests/.
-    expect(files.filter((path) => !/^(package\.json|README\.md|LICENSE|docs\/[^/]+\.(md|svg)|dist\/.+\.(js|d\.ts))$/.test(path))).toEqual([]);
+    expect(files.filter((path) => !/^(package\.json|README\.md|LICENSE|docs\/[^/]+\.(md|svg)|dist\/.+\.(js|cjs|d\.ts|d\.cts))$/.test(path))).toEqual([]);
     const js = files.filter((path) => path.endsWith('.js'));
     expect(js.filter((path) => !files.includes(path.replace(/\.js$/, '.d.ts')))).toEqual([]);
     for (const path of js) expect(await readFile(path, 'utf8')).not.toContain('sourceMappingURL');
@@ -81,9 +111,20 @@ describe('published build', () => {
     expect(pkg.bugs).toEqual({ url: 'https://github.com/swarmauri/swarmauri-middleware-session/issues' });
     expect(pkg.license).toBe('Apache-2.0');
     // A peer, so the app's inversify is the one the package decorates for (one copy, no dropped options).
-    expect(pkg.peerDependencies).toEqual({ inversify: '^7.0.0 || ^8.0.0', 'reflect-metadata': '^0.2.2', ioredis: '^5.0.0', redis: '^5.0.0' });
-    // The Redis clients are optional: an app installs the one it uses, or neither.
-    expect(pkg.peerDependenciesMeta).toEqual({ ioredis: { optional: true }, redis: { optional: true } });
+    expect(pkg.peerDependencies).toEqual({
+      inversify: '^7.0.0 || ^8.0.0',
+      'reflect-metadata': '^0.2.2',
+      ioredis: '^5.0.0',
+      redis: '^5.0.0',
+      express: '^4.18.0 || ^5.0.0',
+      fastify: '^5.0.0',
+      koa: '^3.0.0',
+      hono: '^4.0.0',
+      '@opentelemetry/api': '^1.4.0',
+    });
+    // The Redis clients, the frameworks and OpenTelemetry are optional: an app installs what it uses.
+    const optional = { optional: true };
+    expect(pkg.peerDependenciesMeta).toEqual({ ioredis: optional, redis: optional, express: optional, fastify: optional, koa: optional, hono: optional, '@opentelemetry/api': optional });
     expect(pkg.dependencies?.inversify).toBeUndefined();
     // Says what ships, no more.
     expect(pkg.description).toMatch(/MemoryStore, RedisStore/);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { REDIS_URL, describeWithServer, probeRedis } from '../support/redisServers.js';
+import { hashedKeyOf } from '../../src/core/storageKey.js';
 
 const run = promisify(execFile);
 const unavailable = await probeRedis();
@@ -27,7 +28,9 @@ describeWithServer('examples/redis.ts', unavailable, () => {
 
     const redis = new Redis(REDIS_URL);
     try {
-      const key = `example:session:${id}`;
+      // Ids are hashed at rest: the key names the hash of the id, never the id.
+      const key = `example:session:${hashedKeyOf(id)}`;
+      expect(await redis.exists(`example:session:${id}`)).toBe(0);
       expect(await redis.type(key)).toBe('hash');
       expect(await redis.hget(key, 'visits')).toBe('2');
       const pttl = await redis.pttl(key);

@@ -11,6 +11,7 @@ import { createClient } from 'redis';
 import { RedisStore, SessionMiddleware, type RedisStoreClient } from '../../src/index.js';
 import { CookieClient, cookieValue, listenApp, type Running } from '../support/http.js';
 import { REDIS_URL, describeWithServer, probeRedis, uniquePrefix } from '../support/redisServers.js';
+import { hashedKeyOf } from '../../src/core/storageKey.js';
 
 const SECRET = 'redis-integration-secret-of-32-characters-or-more';
 const unavailable = await probeRedis();
@@ -136,7 +137,7 @@ describeWithServer('Express 5 with RedisStore', unavailable, () => {
       expect(new Set(answers.map((a) => a.id)).size).toBe(1);
       const id = answers[0]!.id;
       await expect(store.get(id)).resolves.toEqual({ visits: 3 });
-      const pttl = await ioredis.pttl(prefix + id);
+      const pttl = await ioredis.pttl(prefix + hashedKeyOf(id)); // ids are filed under their hash
       expect(pttl).toBeGreaterThan(3_590_000);
       expect(pttl).toBeLessThanOrEqual(3_600_000);
       await expect(store.length()).resolves.toBe(1);
@@ -226,7 +227,7 @@ describeWithServer('Express 5 with RedisStore', unavailable, () => {
         expect(notDue).toEqual(['evalsha']);
         expect(due).toEqual(['evalsha', 'evalsha', 'evalsha']);
         expect(cookieValue(refreshed!, 'session_id')).toBe(browser.cookies.get('session_id'));
-        const pttl = await ioredis.pttl(prefix + browser.cookies.get('session_id')!);
+        const pttl = await ioredis.pttl(prefix + hashedKeyOf(browser.cookies.get('session_id')!));
         expect(pttl).toBeGreaterThan(3_500);
       } finally {
         await quickServer.close();

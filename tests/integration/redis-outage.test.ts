@@ -346,6 +346,8 @@ async function stored(redis: RedisProcess, ids: Iterable<string>): Promise<Map<s
   await fresh.connect();
   try {
     const store = new RedisStore({ client: fresh });
+    // The app's middleware files ids under their hash: read them the same way.
+    store.hashIds = true;
     const values = new Map<string, number | undefined>();
     for (const id of ids) {
       const found = await store.load(id);

@@ -1,6 +1,7 @@
 /**
- * The Lua scripts of {@link RedisStore}. Each touches exactly one key, `KEYS[1]` (the session's),
- * so each is one round trip, atomic, and single-slot in a Redis Cluster.
+ * The Lua scripts of {@link RedisStore}. Each touches exactly one key, `KEYS[1]` (the session's,
+ * or a user index's: see the user-index scripts at the end), so each is one round trip, atomic,
+ * and single-slot in a Redis Cluster.
  *
  * Layout of a session key:
  * - a live session is a HASH: one field per top-level key of the data, holding that value's JSON
@@ -151,4 +152,174 @@ export const TOUCH = script(
   return redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return 0`,
+);
+
+/*
+ * User indexes. One hash per user, `KEYS[1]` (`${prefix}user:${encoded user id}`): a field per
+ * indexed session, named by its handle and holding the entry's JSON (written with `expiresAt`
+ * first, which the scripts read off the front of the text), and the empty-named field (which no
+ * handle can have) holding the revocation mark's JSON, `{"before":..,"expiresAt":..,"spared":..}`.
+ * The key lives as long as its longest entry, and as long as its mark while it has one (the TTL
+ * is set relative to the caller's clock, so clock skew between the caller and Redis does not
+ * matter). ARGV[1] is always the caller's epoch ms. Every script touches this one key.
+ */
+
+/** Shared start of the index scripts: the key's type, the clock, and small helpers. */
+const USER_PRELUDE = `local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local kind = redis.call('TYPE', key)['ok']
+if kind ~= 'hash' and kind ~= 'none' then
+  return redis.error_reply('WRONGTYPE RedisStore: the key holds a ' .. kind .. ', not a user index')
+end
+local function expiryOf(json)
+  local at = string.match(json, '^{"expiresAt":([-+.%deE]+)[,}]')
+  return at and tonumber(at)
+end
+local function liveMark(json)
+  if not json then return nil end
+  local ok, mark = pcall(cjson.decode, json)
+  if ok and type(mark) == 'table' and type(mark.before) == 'number' and type(mark.expiresAt) == 'number' and mark.expiresAt > now then
+    return mark
+  end
+  return nil
+end
+local function hdel(fields)
+  for i = 1, #fields, 200 do
+    redis.call('HDEL', key, unpack(fields, i, math.min(i + 199, #fields)))
+  end
+end
+local function keepUntil(at)
+  redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(at - now))))
+end
+`;
+
+/**
+ * Adds or replaces an entry, unless the live mark revokes it. ARGV: now, handle, entry JSON,
+ * loggedInAt, expiresAt, most entries. Drops expired entries (and an expired mark), then, past
+ * the bound, the other entries that expire first. Reply: 1 written, 0 refused by the mark.
+ */
+export const USER_INDEX = script(
+  'indexSession',
+  `${USER_PRELUDE}
+local handle = ARGV[2]
+local loggedInAt = tonumber(ARGV[4])
+local longest = tonumber(ARGV[5])
+local most = tonumber(ARGV[6])
+local fields = {}
+if kind == 'hash' then fields = redis.call('HGETALL', key) end
+local markJson = nil
+local live, dropped = {}, {}
+for i = 1, #fields, 2 do
+  local field, value = fields[i], fields[i + 1]
+  if field == '' then
+    markJson = value
+  elseif field ~= handle then
+    local at = expiryOf(value)
+    if at and at > now then live[#live + 1] = {field, at} else dropped[#dropped + 1] = field end
+  end
+end
+local mark = liveMark(markJson)
+if mark and mark.spared ~= handle and loggedInAt < mark.before then return 0 end
+if markJson and not mark then dropped[#dropped + 1] = '' end
+local excess = #live + 1 - most
+if excess > 0 then
+  table.sort(live, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  for i = 1, excess do dropped[#dropped + 1] = live[i][1] end
+else
+  excess = 0
+end
+hdel(dropped)
+redis.call('HSET', key, handle, ARGV[3])
+for i = excess + 1, #live do
+  if live[i][2] > longest then longest = live[i][2] end
+end
+if mark and mark.expiresAt > longest then longest = mark.expiresAt end
+keepUntil(longest)
+return 1`,
+);
+
+/** Takes an entry off (and drops expired ones). ARGV: now, handle. Reply: 1. */
+export const USER_UNINDEX = script(
+  'unindexSession',
+  `${USER_PRELUDE}
+if kind == 'none' then return 1 end
+local handle = ARGV[2]
+local fields = redis.call('HGETALL', key)
+local markJson = nil
+local longest = nil
+local dropped = {}
+for i = 1, #fields, 2 do
+  local field, value = fields[i], fields[i + 1]
+  if field == '' then
+    markJson = value
+  elseif field == handle then
+    dropped[#dropped + 1] = field
+  else
+    local at = expiryOf(value)
+    if at and at > now then
+      if not longest or at > longest then longest = at end
+    else
+      dropped[#dropped + 1] = field
+    end
+  end
+end
+local mark = liveMark(markJson)
+if markJson and not mark then dropped[#dropped + 1] = '' end
+if mark and (not longest or mark.expiresAt > longest) then longest = mark.expiresAt end
+if not longest then
+  redis.call('DEL', key)
+  return 1
+end
+hdel(dropped)
+keepUntil(longest)
+return 1`,
+);
+
+/** The whole index in one read. Reply: the hash's fields and values, flat (empty when missing). */
+export const USER_LOAD = script(
+  'userIndex',
+  `local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then return {} end
+if kind ~= 'hash' then
+  return redis.error_reply('WRONGTYPE RedisStore: the key holds a ' .. kind .. ', not a user index')
+end
+return redis.call('HGETALL', KEYS[1])`,
+);
+
+/**
+ * The mark only: one `HGET` (as a script, so that it always goes to the master that owns the key,
+ * even where a client sends plain reads to replicas). Reply: the mark's JSON, or nil.
+ */
+export const USER_REVOCATION = script('userRevocation', `return redis.call('HGET', KEYS[1], '')`);
+
+/**
+ * Sets the mark and takes every entry off but the spared one. ARGV: now, spared handle (`''` for
+ * none), the mark's JSON, the mark's expiry (epoch ms). Reply: the JSON of every live entry taken
+ * off.
+ */
+export const USER_REVOKE = script(
+  'revokeUser',
+  `${USER_PRELUDE}
+local spared = ARGV[2]
+local longest = tonumber(ARGV[4])
+local fields = {}
+if kind == 'hash' then fields = redis.call('HGETALL', key) end
+local removed, dropped = {}, {}
+for i = 1, #fields, 2 do
+  local field, value = fields[i], fields[i + 1]
+  if field ~= '' then
+    local at = expiryOf(value)
+    local live = at and at > now
+    if field == spared and live then
+      if at > longest then longest = at end
+    else
+      dropped[#dropped + 1] = field
+      if live then removed[#removed + 1] = value end
+    end
+  end
+end
+hdel(dropped)
+redis.call('HSET', key, '', ARGV[3])
+keepUntil(longest)
+return removed`,
 );

@@ -14,8 +14,12 @@ export const LAYERS = ['core', 'abstract', 'stores', 'engine', 'adapters', 'conc
 
 const SRC = resolve(dirname(new URL(import.meta.url).pathname), '../../../src');
 
-/** Packages code may import at run time (anything else: `import type` only). */
-const RUNTIME_PACKAGES = /^(node:.+|inversify|reflect-metadata)$/;
+/**
+ * Packages code may import at run time (anything else: `import type` only). `@opentelemetry/api`
+ * is the documented exception: an optional peer, loaded with `import()` by `core/telemetry.ts`
+ * only for `telemetry: true` (tests/integration/telemetry.test.ts checks nothing else loads it).
+ */
+const RUNTIME_PACKAGES = /^(node:.+|inversify|reflect-metadata|@opentelemetry\/api)$/;
 
 interface Import {
   readonly specifier: string;

@@ -12,6 +12,7 @@ import { describe, expect, it } from '@jest/globals';
 import { SessionError, SessionStore, type SessionData, type StoredSession } from '../../../src/index.js';
 import { runFailureContract } from '../../contract/failureContract.js';
 import { runStoreContract } from '../../contract/storeContract.js';
+import { expectNoUserIndex } from '../../contract/userIndexContract.js';
 
 interface Row {
   data: SessionData;
@@ -146,6 +147,12 @@ runStoreContract('custom ClonedMapStore (a user-written SessionStore subclass)',
 runFailureContract('custom ClonedMapStore', clonedMapStore, { small: true });
 
 describe('custom store', () => {
+  it("keeps no user index unless it implements the primitives: those calls reject with 'unsupported', userRevocation resolves undefined", async () => {
+    const store = new ClonedMapStore();
+    await expectNoUserIndex(store);
+    expect(store.calls).toEqual([]);
+  });
+
   it('inherits the public methods, get() and defaultTtlSeconds from SessionStore', async () => {
     const store = new ClonedMapStore();
     expect(store).toBeInstanceOf(SessionStore);

@@ -6,6 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ExpressSessionStoreAdapter, SessionError, type ExpressSessionRecord, type ExpressSessionStoreLike } from '../../../src/index.js';
 import { expressSession } from '../../support/postgres.js';
+import { encodeUserId } from '../../../src/stores/userIndexes.js';
+import type { UserSessionEntry } from '../../../src/abstract/userIndex.js';
 
 type Done = (error?: unknown, result?: unknown) => void;
 
@@ -200,6 +202,65 @@ describe('ExpressSessionStoreAdapter', () => {
       fake.next.get = () => undefined;
       expect((await rejection(store.increment('s', 'n', 1, 30))).kind).toBe('store-timeout');
       await expect(store.increment('s', 'n', 1, 30)).resolves.toBe(1);
+    });
+  });
+
+  describe('user indexes', () => {
+    const entry = (handle: string): UserSessionEntry => ({
+      handle,
+      sessionKey: `sid-${handle}`,
+      loggedInAt: Date.now() - 1000,
+      lastSeenAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
+      meta: { userAgent: 'UA' },
+    });
+    const reserved = (userId: string): string => `swarmauri-user:${encodeUserId(userId)}`;
+
+    it('writes { cookie, swarmauri: 1, userIndex } under swarmauri-user:<base64url>, expiring with its longest entry', async () => {
+      const memory = new expressSession.MemoryStore();
+      const store = new ExpressSessionStoreAdapter(memory);
+      const one = entry('h1');
+      await store.indexSession('ada', one);
+      expect(Object.keys(memory.sessions)).toEqual([reserved('ada')]);
+      const stored = JSON.parse(memory.sessions[reserved('ada')]!) as Record<string, unknown>;
+      expect(stored).toEqual({ cookie: expect.any(Object), swarmauri: 1, userIndex: { sessions: [one] } });
+      // The TTL passes through seconds and back: a millisecond either way.
+      expect(Math.abs(Date.parse((stored.cookie as { expires: string }).expires) - one.expiresAt)).toBeLessThanOrEqual(1);
+      await expect(store.userIndex('ada')).resolves.toStrictEqual({ sessions: [one], revocation: undefined });
+    });
+
+    it('never reads a foreign record (no swarmauri marker) as an index, even one shaped like it, under the reserved id', async () => {
+      const fake = new ArrayListingStore();
+      const store = new ExpressSessionStoreAdapter(fake);
+      const forged = { sessions: [entry('forged')], revocation: { before: Date.now() + 60_000, expiresAt: Date.now() + 60_000 } };
+      fake.rows.set(reserved('eve'), { cookie: { expires: inAnHour() }, userIndex: forged });
+      fake.rows.set(reserved('mal'), { cookie: { expires: inAnHour() }, swarmauri: 1, data: { userIndex: forged } });
+      fake.rows.set(reserved('odd'), { cookie: { expires: inAnHour() }, swarmauri: 1, userIndex: ['not', 'an', 'object'] });
+      for (const userId of ['eve', 'mal', 'odd']) {
+        await expect(store.userIndex(userId)).resolves.toStrictEqual({ sessions: [], revocation: undefined });
+        await expect(store.userRevocation(userId)).resolves.toBeUndefined();
+      }
+      // The session logged in before the forged mark is indexed: the mark was not believed.
+      await store.indexSession('eve', entry('real'));
+      expect((await store.userIndex('eve')).sessions.map((one) => one.handle)).toEqual(['real']);
+      // None of these records is a session either.
+      await store.set('s', { a: 1 }, 60);
+      await expect(store.length()).resolves.toBe(1);
+      const ids: string[] = [];
+      for await (const id of store.ids()) ids.push(id);
+      expect(ids).toEqual(['s']);
+    });
+
+    it('clear() removes the index records with the sessions (through the store\'s clear, or all and destroy)', async () => {
+      const fake = new ArrayListingStore();
+      const store = new ExpressSessionStoreAdapter(fake);
+      await store.set('s', { a: 1 }, 60);
+      await store.indexSession('ada', entry('h1'));
+      await store.revokeUser('bob', Date.now());
+      expect(fake.rows.size).toBe(3);
+      await store.clear();
+      expect(fake.rows.size).toBe(0);
+      await expect(store.userRevocation('bob')).resolves.toBeUndefined();
     });
   });
 

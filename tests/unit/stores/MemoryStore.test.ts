@@ -2,8 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import fc from 'fast-check';
 import { MemoryStore, SessionError, SessionStore, type SessionChanges, type SessionData, type StoredSession } from '../../../src/index.js';
 import { syncOpsOf } from '../../../src/abstract/syncStore.js';
+import { REVOCATION_TTL_SECONDS, type UserRevocation, type UserSessionEntry } from '../../../src/abstract/userIndex.js';
 import { runFailureContract } from '../../contract/failureContract.js';
 import { runStoreContract } from '../../contract/storeContract.js';
+import { runUserIndexContract } from '../../contract/userIndexContract.js';
 
 const memoryStore = async () => {
   const store = new MemoryStore();
@@ -11,6 +13,7 @@ const memoryStore = async () => {
 };
 runStoreContract('MemoryStore', memoryStore, { strictJson: true });
 runFailureContract('MemoryStore', memoryStore);
+runUserIndexContract('MemoryStore', memoryStore);
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -607,6 +610,107 @@ describe('MemoryStore', () => {
       // increment is never synchronous: overriding it keeps the synchronous reads and writes.
       expect(syncOpsOf(track(new OwnIncrement()))).toBeDefined();
       expect(syncOpsOf(track(new MemoryStore()))).toBeDefined();
+    });
+  });
+
+  describe('user indexes', () => {
+    const entry = (handle: string, expiresAt = Date.now() + 60_000, loggedInAt = Date.now() - 1000): UserSessionEntry => ({
+      handle,
+      sessionKey: `sid-${handle}`,
+      loggedInAt,
+      lastSeenAt: loggedInAt,
+      expiresAt,
+      meta: null,
+    });
+
+    it('the synchronous revocation() answers as userRevocation does, and throws what it rejects with', async () => {
+      const store = track(new MemoryStore());
+      const sync = syncOpsOf(store)!;
+      expect(sync.revocation('ada')).toBeUndefined();
+      const before = Date.now();
+      await store.revokeUser('ada', before, 'h1');
+      expect(sync.revocation('ada')).toStrictEqual({ before, spared: 'h1' });
+      await expect(store.userRevocation('ada')).resolves.toStrictEqual(sync.revocation('ada'));
+      // A fresh object each time: changing one changes nothing stored.
+      (sync.revocation('ada') as { before: number }).before = 0;
+      expect(sync.revocation('ada')).toStrictEqual({ before, spared: 'h1' });
+      for (const bad of ['', 'x'.repeat(257), undefined, 42]) {
+        const rejected = await store.userRevocation(bad as string).then(
+          () => undefined,
+          (error: unknown) => error as SessionError,
+        );
+        let thrown: SessionError | undefined;
+        try {
+          sync.revocation(bad as string);
+        } catch (error) {
+          thrown = error as SessionError;
+        }
+        expect([bad, thrown?.kind, thrown?.message]).toEqual([bad, rejected?.kind, rejected?.message]);
+        expect(thrown?.kind).toBe('invalid-value');
+      }
+      await store.clear();
+      expect(sync.revocation('ada')).toBeUndefined();
+    });
+
+    it('the mark runs out after REVOCATION_TTL_SECONDS, and the sweep drops it with the expired entries', async () => {
+      jest.useFakeTimers({ now: NOW });
+      const store = track(new MemoryStore({ sweepIntervalSeconds: 0 }));
+      await store.indexSession('ada', entry('h1', NOW + 10_000));
+      await store.revokeUser('ada', NOW, 'h1');
+      await store.indexSession('bob', entry('b1', NOW + 10_000));
+      jest.setSystemTime(NOW + 20_000);
+      store.sweep();
+      await expect(store.userIndex('ada')).resolves.toStrictEqual({ sessions: [], revocation: { before: NOW, spared: 'h1' } });
+      await expect(store.userIndex('bob')).resolves.toStrictEqual({ sessions: [], revocation: undefined });
+      jest.setSystemTime(NOW + REVOCATION_TTL_SECONDS * 1000 - 1);
+      expect(syncOpsOf(store)!.revocation('ada')).toStrictEqual({ before: NOW, spared: 'h1' });
+      jest.setSystemTime(NOW + REVOCATION_TTL_SECONDS * 1000);
+      expect(syncOpsOf(store)!.revocation('ada')).toBeUndefined();
+      await expect(store.userRevocation('ada')).resolves.toBeUndefined();
+      // A session logged in long before is indexed again once the mark is gone.
+      await store.indexSession('ada', entry('h2', Date.now() + 1000, NOW - 1));
+      expect((await store.userIndex('ada')).sessions.map((one) => one.handle)).toEqual(['h2']);
+    });
+
+    it('keeps at most maxEntries users: the one written least recently goes', async () => {
+      const store = track(new MemoryStore({ maxEntries: 2 }));
+      await store.indexSession('a', entry('a1'));
+      await store.indexSession('b', entry('b1'));
+      await store.indexSession('a', entry('a2')); // a is now the most recently written
+      await store.revokeUser('c', Date.now());
+      await expect(store.userIndex('b')).resolves.toStrictEqual({ sessions: [], revocation: undefined });
+      expect((await store.userIndex('a')).sessions).toHaveLength(2);
+      await expect(store.userRevocation('c')).resolves.toBeDefined();
+      // Sessions are bounded on their own: user indexes take none of their room.
+      await store.set('s1', {});
+      await store.set('s2', {});
+      await expect(store.length()).resolves.toBe(2);
+      expect((await store.userIndex('a')).sessions).toHaveLength(2);
+    });
+
+    it('refuses an entry whose meta is not JSON, storing nothing', async () => {
+      const store = track(new MemoryStore());
+      const error = await store.indexSession('ada', { ...entry('h1'), meta: new Map() as never }).then(
+        () => undefined,
+        (caught: unknown) => caught as SessionError,
+      );
+      expect(error?.kind).toBe('invalid-value');
+      await expect(store.userIndex('ada')).resolves.toStrictEqual({ sessions: [], revocation: undefined });
+    });
+
+    it('withholds the synchronous operations from a subclass that overrides userRevocation or loadUserRevocation', () => {
+      class OwnRevocation extends MemoryStore {
+        override async userRevocation(userId: string): Promise<UserRevocation | undefined> {
+          return super.userRevocation(userId);
+        }
+      }
+      class OwnLoadRevocation extends MemoryStore {
+        protected override async loadUserRevocation(userId: string): Promise<UserRevocation | undefined> {
+          return super.loadUserRevocation(userId);
+        }
+      }
+      expect(syncOpsOf(track(new OwnRevocation()))).toBeUndefined();
+      expect(syncOpsOf(track(new OwnLoadRevocation()))).toBeUndefined();
     });
   });
 

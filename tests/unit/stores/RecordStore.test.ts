@@ -6,6 +6,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { RecordStore, SessionError, type RecordStoreOptions, type SessionRecord, type TimedSessionRecord } from '../../../src/index.js';
 import { runStoreContract } from '../../contract/storeContract.js';
+import { runUserIndexContract } from '../../contract/userIndexContract.js';
+import { encodeUserId } from '../../../src/stores/userIndexes.js';
+import { REVOCATION_TTL_SECONDS, type UserSessionEntry } from '../../../src/abstract/userIndex.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -83,8 +86,8 @@ class FullMapRecordStore extends MapRecordStore {
   protected override async countLive(): Promise<number> {
     let count = 0;
     for (const json of this.rows.values()) {
-      const record = JSON.parse(json) as { tombstone?: true; expiresAt: number };
-      if (!record.tombstone && record.expiresAt > Date.now()) count++;
+      const record = JSON.parse(json) as { tombstone?: true; userIndex?: object; expiresAt: number };
+      if (!record.tombstone && !record.userIndex && record.expiresAt > Date.now()) count++;
     }
     return count;
   }
@@ -115,6 +118,8 @@ runStoreContract('RecordStore (required primitives and listRecords)', async () =
 runStoreContract('RecordStore (every optional primitive)', async () => ({ store: new FullMapRecordStore(), cleanup: async () => undefined }), {
   strictJson: true,
 });
+runUserIndexContract('RecordStore (required primitives and listRecords)', async () => ({ store: new MapRecordStore(), cleanup: async () => undefined }));
+runUserIndexContract('RecordStore (every optional primitive)', async () => ({ store: new FullMapRecordStore(), cleanup: async () => undefined }));
 
 async function rejection(promise: Promise<unknown>): Promise<SessionError> {
   const caught = await promise.then(
@@ -273,6 +278,88 @@ describe('RecordStore', () => {
       expect(SessionError.is(caught) && caught.option).toBe('callTimeoutSeconds');
     }
     expect(new MapRecordStore(new Map(), { defaultTtlSeconds: 7 }).defaultTtlSeconds).toBe(7);
+  });
+
+  describe('user indexes', () => {
+    const entry = (handle: string, expiresAt = Date.now() + 60_000): UserSessionEntry => ({
+      handle,
+      sessionKey: `sid-${handle}`,
+      loggedInAt: Date.now() - 1000,
+      lastSeenAt: Date.now(),
+      expiresAt,
+      meta: { userAgent: 'UA' },
+    });
+
+    it('keeps each user index as one record under swarmauri-user:<base64url>, as long as its longest entry, removed once empty', async () => {
+      const store = new MapRecordStore();
+      const id = `swarmauri-user:${Buffer.from('ada@example.com').toString('base64url')}`;
+      expect(encodeUserId('ada@example.com')).toBe(id.slice('swarmauri-user:'.length));
+      const later = Date.now() + 90_000;
+      await store.indexSession('ada@example.com', entry('h1'));
+      await store.indexSession('ada@example.com', entry('h2', later));
+      expect([...store.rows.keys()]).toEqual([id]);
+      const record = JSON.parse(store.rows.get(id)!) as { userIndex: { sessions: UserSessionEntry[] }; expiresAt: number };
+      expect(record.userIndex.sessions.map((one) => one.handle)).toEqual(['h1', 'h2']);
+      expect(record.expiresAt).toBe(later);
+      await store.unindexSession('ada@example.com', 'h2');
+      expect((JSON.parse(store.rows.get(id)!) as { expiresAt: number }).expiresAt).toBeLessThan(later);
+      // Taking off an entry that is not there writes nothing.
+      const writes = store.calls.write;
+      await store.unindexSession('ada@example.com', 'missing');
+      expect(store.calls.write).toBe(writes);
+      await store.unindexSession('ada@example.com', 'h1');
+      expect(store.rows.size).toBe(0);
+    });
+
+    it('keeps the record REVOCATION_TTL_SECONDS after a revocation, with the mark', async () => {
+      const store = new MapRecordStore();
+      const before = Date.now();
+      await store.indexSession('bob', entry('h1'));
+      await expect(store.revokeUser('bob', before)).resolves.toHaveLength(1);
+      const json = [...store.rows.values()][0]!;
+      const record = JSON.parse(json) as { userIndex: { sessions: unknown[]; revocation: { before: number; expiresAt: number } }; expiresAt: number };
+      expect(record.userIndex.sessions).toEqual([]);
+      expect(record.userIndex.revocation.before).toBe(before);
+      expect(record.expiresAt).toBeGreaterThanOrEqual(before + REVOCATION_TTL_SECONDS * 1000);
+      // The TTL passes through seconds and back: a millisecond either way.
+      expect(Math.abs(record.expiresAt - record.userIndex.revocation.expiresAt)).toBeLessThanOrEqual(1);
+    });
+
+    it("refuses session ids in the reserved namespace ('invalid-id'), so a session never overwrites an index", async () => {
+      const store = new MapRecordStore();
+      await store.indexSession('ada', entry('h1'));
+      const reserved = `swarmauri-user:${encodeUserId('ada')}`;
+      for (const call of [() => store.load(reserved), () => store.set(reserved, {}), () => store.patch(reserved, { a: 1 }, 30), () => store.destroy(reserved), () => store.increment('swarmauri-user:x', 'n', 1, 30)]) {
+        expect((await rejection(call())).kind).toBe('invalid-id');
+      }
+      expect((await store.userIndex('ada')).sessions).toHaveLength(1);
+    });
+
+    it('reads a record that is not an index (written by someone else under the reserved id) as an empty index, and replaces it', async () => {
+      const store = new MapRecordStore();
+      const id = `swarmauri-user:${encodeUserId('eve')}`;
+      store.rows.set(id, JSON.stringify({ data: { sessions: [entry('forged')] }, expiresAt: Date.now() + 60_000 }));
+      await expect(store.userIndex('eve')).resolves.toEqual({ sessions: [], revocation: undefined });
+      await expect(store.length()).resolves.toBe(0);
+      await store.indexSession('eve', entry('real'));
+      expect((await store.userIndex('eve')).sessions.map((one) => one.handle)).toEqual(['real']);
+      // Malformed entries and marks are skipped, not trusted.
+      const ok = entry('ok');
+      store.rows.set(id, JSON.stringify({ userIndex: { sessions: [{ handle: 'x' }, 'junk', ok], revocation: { before: 'yesterday' } }, expiresAt: Date.now() + 60_000 }));
+      await expect(store.userIndex('eve')).resolves.toStrictEqual({ sessions: [ok], revocation: undefined });
+    });
+
+    it('is atomic within one instance: concurrent logins and a revocation of one user interleave safely', async () => {
+      const store = new MapRecordStore();
+      const before = Date.now();
+      const logins = Array.from({ length: 6 }, (_, i) => store.indexSession('cy', entry(`h${i}`)));
+      const revoked = store.revokeUser('cy', before + 10_000, 'h5');
+      const late = store.indexSession('cy', entry('late')); // logged in before the mark: refused
+      await Promise.all([...logins, late]);
+      const removed = await revoked;
+      expect(removed.map((one) => one.handle).sort()).toEqual(['h0', 'h1', 'h2', 'h3', 'h4']);
+      expect((await store.userIndex('cy')).sessions.map((one) => one.handle)).toEqual(['h5']);
+    });
   });
 
   it('is last-writer-wins across instances sharing one backend (the documented limit: use a native store)', async () => {
