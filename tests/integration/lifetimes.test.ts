@@ -89,6 +89,18 @@ describe('Session.setMaxAge ("remember me")', () => {
     void mw;
   });
 
+  it('is still capped by absoluteTimeout: the cookie and the store TTL end with the absolute end', async () => {
+    const { url, store } = await start({ maxAge: 600, absoluteTimeout: 120 });
+    const first = await fetch(`${url}/remember`);
+    expect(await first.json()).toEqual({ maxAge: 2592000 });
+    // The id keeps its start in whole seconds: up to a second less than 120.
+    const cookieMaxAge = maxAgeOf(cookieLine(first, 'session_id'))!;
+    expect(cookieMaxAge).toBeGreaterThanOrEqual(118);
+    expect(cookieMaxAge).toBeLessThanOrEqual(120);
+    const found = await store.load(cookieValue(first, 'session_id')!);
+    expect(found?.state === 'active' && found.expiresAt! - Date.now()).toBeLessThanOrEqual(120_000);
+  });
+
   it('refuses a nonsense lifetime with invalid-value', async () => {
     const { url } = await start();
     expect(await (await fetch(`${url}/bad`)).json()).toEqual({ kind: 'invalid-value' });
