@@ -1,6 +1,6 @@
 import type { SessionStore, StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
-import { readCookies, serializeCookie } from '../core/cookie.js';
+import { MAX_COOKIE_VALUES, readCookies, serializeCookie } from '../core/cookie.js';
 import { IdTokens, isWellFormedId } from '../core/idToken.js';
 import { EventLog, type SessionEvent } from '../core/logger.js';
 import { CircuitBreaker } from '../core/breaker.js';
@@ -52,8 +52,12 @@ class RevocationAsk {
 /** What recognition asks the store: a session record by id, or a user's revocation mark. */
 type Ask = string | RevocationAsk;
 type Answer = StoredSession | UserRevocation | undefined;
-/** Signed cookies tried before giving up: planted cookies cannot make us read the store more. */
-const MAX_COOKIE_TRIES = 3;
+/**
+ * Signed cookies read at most (every value of the session's cookie that `readCookies` returns):
+ * the real one must be read even behind planted ones, and a request still costs at most this
+ * many reads, whatever it sends.
+ */
+const MAX_COOKIE_TRIES = MAX_COOKIE_VALUES;
 
 /** The ids a request presented, in the order to try them. */
 interface Presented {
@@ -190,12 +194,15 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     let first: { id: string; reason: NonNullable<SessionEvent['reason']> } | undefined;
     let adoptable: S | undefined;
     let loads = 0;
+    /** A signed id went unread for the budget: the real session may be among them. */
+    let unread = false;
     for (const id of presented.ids) {
       const check = this.#check(id);
       let outcome: Outcome<S>;
       if (typeof check !== 'object') {
         // Planted cookies cannot make us read the store more than MAX_COOKIE_TRIES times.
         if (++loads > MAX_COOKIE_TRIES) {
+          unread = true;
           outcome = { rejected: 'not-issued' };
         } else {
           const found = (yield id) as StoredSession | undefined;
@@ -227,7 +234,10 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
       session.regenerate().catch(() => undefined);
       return this.#loaded(session);
     }
-    if (adoptable) return this.#loaded(adoptable);
+    // An issued id that stored nothing is adopted only when every candidate was read: planted ids
+    // (which anyone can obtain) that use up the reads must not stand in for an unread real session;
+    // the client gets a fresh one instead, which no one else holds.
+    if (adoptable && !unread) return this.#loaded(adoptable);
     if (first) this.log.emit('rejected', first.id, { reason: first.reason });
     return this.#fresh(sendsHeader, view);
   }
