@@ -20,6 +20,9 @@ export const ID_CHECKS: unique symbol = Symbol.for('swarmauri-middleware-session
 /** The method a middleware registers its id check with (see {@link ID_CHECKS}). Internal. */
 export const ADD_ID_CHECK: unique symbol = Symbol.for('swarmauri-middleware-session/addIdCheck');
 
+/** How the middleware tells its store about an id it has just issued (no check needed). Internal. */
+export const TRUST_ID: unique symbol = Symbol.for('swarmauri-middleware-session/trustId');
+
 /** Most middlewares whose id checks a store keeps (the newest). */
 const MAX_ID_CHECKS = 8;
 
@@ -438,6 +441,13 @@ export abstract class SessionStore {
     return false;
   }
 
+  /** @internal An id the middleware has just issued: its key is derived now, without the id check (an HMAC). */
+  [TRUST_ID](id: string): void {
+    if (this.#hashIds === false || this.#keys.has(id)) return;
+    if (this.#keys.size >= KEY_CACHE) this.#keys.clear();
+    this.#keys.set(id, hashedKeyOf(id));
+  }
+
   /** @internal Registers a middleware's id check (the newest `MAX_ID_CHECKS` are kept). */
   [ADD_ID_CHECK](check: (id: string) => boolean): void {
     const checks = this[ID_CHECKS];
@@ -448,11 +458,12 @@ export abstract class SessionStore {
   /** The key `id` (checked) is filed under; see {@link SessionStore.keyFor}. */
   protected keyOf(id: string): string {
     if (this.#hashIds === false) return id;
-    if (!this.idAccepted(id)) {
-      throw new SessionError('invalid-id', 'Not an id the middleware that owns this store issued (tampered or forged); with hashed ids it is refused');
-    }
+    // Remembered keys belong to ids already accepted: one map lookup on the request path.
     let key = this.#keys.get(id);
     if (key === undefined) {
+      if (!this.idAccepted(id)) {
+        throw new SessionError('invalid-id', 'Not an id the middleware that owns this store issued (tampered or forged); with hashed ids it is refused');
+      }
       key = hashedKeyOf(id);
       if (this.#keys.size >= KEY_CACHE) this.#keys.clear();
       this.#keys.set(id, key);
@@ -462,7 +473,7 @@ export abstract class SessionStore {
 
   /** `load` by key; in `'migrate'` mode a session still under its raw id moves under its key. */
   async #load(id: string): Promise<StoredSession | undefined> {
-    if (!this.idAccepted(id)) return undefined;
+    if (this.#hashIds !== false && !this.#keys.has(id) && !this.idAccepted(id)) return undefined;
     const key = this.keyOf(id);
     const found = await this.loadSession(key);
     if (found !== undefined || this.#hashIds !== 'migrate' || key === id) return found;

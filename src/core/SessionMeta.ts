@@ -27,9 +27,10 @@ export class SessionMeta {
   userId: string | undefined;
   loggedInAt: number | undefined;
   loginMeta: JsonValue | undefined;
-  readonly #flashes: Map<string, FlashEntry>;
+  /** Made on first use: most sessions never flash (no allocation per request). */
+  #flashes: Map<string, FlashEntry> | undefined;
   /** Fields to write: a value, or `undefined` to delete the field. */
-  readonly #pending = new Map<string, unknown>();
+  #pending: Map<string, unknown> | undefined;
   /** The handle is in the store (loaded with it, or written). */
   #handleStored: boolean;
 
@@ -39,18 +40,23 @@ export class SessionMeta {
     this.userId = stored?.userId;
     this.loggedInAt = stored?.loggedInAt;
     this.loginMeta = stored?.loginMeta;
-    this.#flashes = stored?.flashes ?? new Map();
+    this.#flashes = stored?.flashes;
     this.#handleStored = stored?.handle !== undefined;
+  }
+
+  /** The pending changes, made on first use. */
+  #changes(): Map<string, unknown> {
+    return (this.#pending ??= new Map());
   }
 
   /** Changes wait for a write (the commit writes even when the data did not change). */
   get pending(): boolean {
-    return this.#pending.size > 0;
+    return this.#pending !== undefined && this.#pending.size > 0;
   }
 
   /** Anything that a whole-record write must carry. */
   get any(): boolean {
-    return this.maxAge !== undefined || this.userId !== undefined || this.#flashes.size > 0 || this.handle !== undefined;
+    return this.maxAge !== undefined || this.userId !== undefined || (this.#flashes?.size ?? 0) > 0 || this.handle !== undefined;
   }
 
   /**
@@ -60,14 +66,14 @@ export class SessionMeta {
   ensureHandle(storeNow: boolean): string {
     if (this.handle === undefined) {
       this.handle = newHandle();
-      if (storeNow) this.#pending.set(HANDLE, this.handle);
+      if (storeNow) this.#changes().set(HANDLE, this.handle);
     }
     return this.handle;
   }
 
   setMaxAge(seconds: number): void {
     this.maxAge = seconds;
-    this.#pending.set(MAX_AGE, seconds);
+    this.#changes().set(MAX_AGE, seconds);
   }
 
   login(userId: string, meta: JsonValue, now: number): void {
@@ -77,7 +83,7 @@ export class SessionMeta {
     // A login is a new session as far as the user's device list goes.
     this.handle = newHandle();
     this.#handleStored = false;
-    this.#pending.set(USER_ID, userId).set(LOGGED_IN_AT, now).set(LOGIN_META, meta);
+    this.#changes().set(USER_ID, userId).set(LOGGED_IN_AT, now).set(LOGIN_META, meta);
   }
 
   /** Forgets everything (a regenerate that drops the data, a destroy). */
@@ -87,27 +93,29 @@ export class SessionMeta {
     this.userId = undefined;
     this.loggedInAt = undefined;
     this.loginMeta = undefined;
-    this.#flashes.clear();
-    this.#pending.clear();
+    this.#flashes = undefined;
+    this.#pending = undefined;
     this.#handleStored = false;
   }
 
   flash(type: string, message: JsonValue, now: number): void {
     const key = `${FLASH_PREFIX}${now.toString(36).padStart(9, '0')}.${(flashCounter++ % 1e6).toString(36).padStart(4, '0')}.${randomBytes(3).toString('base64url')}`;
     const entry = { type, message };
-    this.#flashes.set(key, entry);
-    this.#pending.set(key, entry);
+    (this.#flashes ??= new Map()).set(key, entry);
+    this.#changes().set(key, entry);
   }
 
   /** Removes and returns the flash messages of `type` (all types without one), in the order queued. */
   takeFlashes(type: string | undefined): FlashEntry[] {
     const taken: FlashEntry[] = [];
-    for (const key of [...this.#flashes.keys()].sort()) {
-      const entry = this.#flashes.get(key)!;
+    const flashes = this.#flashes;
+    if (flashes === undefined) return taken;
+    for (const key of [...flashes.keys()].sort()) {
+      const entry = flashes.get(key)!;
       if (type !== undefined && entry.type !== type) continue;
       taken.push(entry);
-      this.#flashes.delete(key);
-      this.#pending.set(key, undefined);
+      flashes.delete(key);
+      this.#changes().set(key, undefined);
     }
     return taken;
   }
@@ -118,7 +126,7 @@ export class SessionMeta {
    */
   write(wholeRecord: boolean): MetaWrite | undefined {
     const handleDue = this.handle !== undefined && !this.#handleStored;
-    if (!wholeRecord && this.#pending.size === 0 && !handleDue) return undefined;
+    if (!wholeRecord && !this.pending && !handleDue) return undefined;
     const fields: SessionChanges = {};
     if (wholeRecord) {
       if (this.maxAge !== undefined) fields[MAX_AGE] = this.maxAge;
@@ -127,17 +135,18 @@ export class SessionMeta {
         if (this.loggedInAt !== undefined) fields[LOGGED_IN_AT] = this.loggedInAt;
         if (this.loginMeta !== undefined) fields[LOGIN_META] = this.loginMeta;
       }
-      for (const [key, entry] of this.#flashes) fields[key] = entry as unknown as JsonValue;
+      for (const [key, entry] of this.#flashes ?? []) fields[key] = entry as unknown as JsonValue;
     } else {
-      for (const [key, value] of this.#pending) fields[key] = value as JsonValue | undefined;
+      for (const [key, value] of this.#pending ?? []) fields[key] = value as JsonValue | undefined;
     }
     if (this.handle !== undefined && (wholeRecord || handleDue)) fields[HANDLE] = this.handle;
-    return { fields, carried: new Map(this.#pending) };
+    return { fields, carried: new Map(this.#pending ?? []) };
   }
 
   /** A write carrying `write` succeeded: what it carried is stored, unless changed again since. */
   written(write: MetaWrite): void {
-    for (const [key, value] of write.carried) if (this.#pending.get(key) === value) this.#pending.delete(key);
+    const pending = this.#pending;
+    if (pending !== undefined) for (const [key, value] of write.carried) if (pending.get(key) === value) pending.delete(key);
     if (HANDLE in write.fields) this.#handleStored = true;
   }
 

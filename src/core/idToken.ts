@@ -60,6 +60,11 @@ export class IdTokens {
     return `${payload}.${this.#sign(this.#keys[0] as Buffer, payload).toString('base64url')}`;
   }
 
+  #remember(id: string, startedAt: number): void {
+    if (this.#verified.size >= VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(id, startedAt);
+  }
+
   /** Classifies a well-formed id: ours (with its start), ours but tampered, or someone else's. */
   verify(id: string): TokenCheck {
     // An exact id seen valid before: only its holder (or one who already has it) can present it.
@@ -74,10 +79,7 @@ export class IdTokens {
       if (timingSafeEqual(given, this.#sign(key, payload))) {
         const startedAt = parseInt(match[2] as string, 36) * 1000;
         // Only ids of the newest secret are remembered: an older secret's are re-signed (resign).
-        if (index === 0) {
-          if (this.#verified.size >= VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
-          this.#verified.set(id, startedAt);
-        }
+        if (index === 0) this.#remember(id, startedAt);
         return { kind: 'signed', startedAt };
       }
     }

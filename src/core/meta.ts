@@ -46,8 +46,8 @@ export interface StoredMeta {
   userId: string | undefined;
   loggedInAt: number | undefined;
   loginMeta: JsonValue | undefined;
-  /** Flash messages by field name (the names sort in the order they were queued). */
-  flashes: Map<string, FlashEntry>;
+  /** Flash messages by field name (the names sort in the order they were queued); `undefined` when none. */
+  flashes: Map<string, FlashEntry> | undefined;
 }
 
 /** True for the middleware's own fields. */
@@ -74,7 +74,7 @@ export function takeMeta(data: SessionData): StoredMeta {
     userId: undefined,
     loggedInAt: undefined,
     loginMeta: undefined,
-    flashes: new Map(),
+    flashes: undefined,
   };
   for (const key in data) {
     if (!isMetaKey(key)) continue;
@@ -89,7 +89,7 @@ export function takeMeta(data: SessionData): StoredMeta {
     else if (key.startsWith(FLASH_PREFIX)) {
       const entry = value as { type?: unknown; message?: unknown } | null;
       if (typeof entry === 'object' && entry !== null && typeof entry.type === 'string' && entry.message !== undefined) {
-        meta.flashes.set(key, { type: entry.type, message: entry.message as JsonValue });
+        (meta.flashes ??= new Map()).set(key, { type: entry.type, message: entry.message as JsonValue });
       }
     }
   }

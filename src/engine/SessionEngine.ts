@@ -1,4 +1,4 @@
-import type { SessionStore, StoredSession } from '../abstract/SessionStore.js';
+import { TRUST_ID, type SessionStore, type StoredSession } from '../abstract/SessionStore.js';
 import { SessionError } from '../core/SessionError.js';
 import { MAX_COOKIE_VALUES, readCookies, serializeCookie } from '../core/cookie.js';
 import { IdTokens, isWellFormedId } from '../core/idToken.js';
@@ -442,7 +442,15 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
   }
 
   issueId(startedAt: number): string {
-    return this.#tokens.issue(startedAt);
+    const id = this.#tokens.issue(startedAt);
+    this.#trust(id);
+    return id;
+  }
+
+  /** Tells the store the id is ours (it files it without checking the signature again). */
+  #trust(id: string): void {
+    const store = this.store as Partial<Record<typeof TRUST_ID, (id: string) => void>>;
+    if (typeof store[TRUST_ID] === 'function') store[TRUST_ID](id);
   }
 
   /** True when `ignoreActivity` says the request is no activity; a throwing predicate counts as activity. */
@@ -460,6 +468,7 @@ export class SessionEngine<S extends EngineSession = EngineSession> implements S
     // The token keeps whole seconds; the session keeps the exact start so its first cookie says maxAge.
     const startedAt = Date.now();
     const id = this.#tokens.issue(startedAt);
+    this.#trust(id);
     this.log.emit('created', id);
     return this.#create(this, { id, startedAt, isNew: true, sendsHeader, request: view });
   }

@@ -320,7 +320,7 @@ export class MemoryStore extends SessionStore {
     return (this.#syncOps ??= {
       load: (id) => {
         this.checkId(id);
-        return this.idAccepted(id) ? this.#load(this.keyOf(id)) : undefined;
+        return this.hashIds === false || this.idAccepted(id) ? this.#load(this.keyOf(id)) : undefined;
       },
       set: (id, data, ttlSeconds) => {
         this.checkId(id);
