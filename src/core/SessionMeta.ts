@@ -12,7 +12,7 @@ export interface MetaWrite {
 let flashCounter = 0;
 
 /** A random, non-secret name: 16 bytes, base64url. */
-export function newHandle(): string {
+function newHandle(): string {
   return randomBytes(16).toString('base64url');
 }
 

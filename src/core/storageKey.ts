@@ -4,10 +4,7 @@ import { createHash } from 'node:crypto';
 const SIGNED_RANDOM = /^([A-Za-z0-9_-]{22})\.[0-9a-z]{1,10}\.[A-Za-z0-9_-]{24}$/;
 
 /** Prefix of hashed storage keys: tells them apart from raw ids in a store being migrated. */
-export const HASHED_KEY_PREFIX = 'k.';
-
-/** Keys of a hashed store look like this (and no id of ours or the express-session drop-in's does). */
-export const HASHED_KEY = /^k\.[A-Za-z0-9_-]{43}$/;
+const HASHED_KEY_PREFIX = 'k.';
 
 /**
  * The key a session is filed under when ids are hashed at rest: a SHA-256 of the id's random
