@@ -611,9 +611,7 @@ export class Session<T extends object = SessionData> {
    * the session's expiry moves by `touchAfter` or more (as the TTL refresh is), not on quiet requests.
    */
   #reindexDue(now: number): boolean {
-    if (this.#meta.userId === undefined || this.#quiet || !this.#stored || this.#destroyed) return false;
-    const gain = this.#storeExpiresAt === undefined ? Infinity : now + this.#ttl(now) * 1000 - this.#storeExpiresAt;
-    return gain >= this.#runtime.touchAfterMs;
+    return this.#meta.userId !== undefined && this.#touchDue(now);
   }
 
   /** Writes this session's entry in its user's list; a failure only costs the list its freshness. */
