@@ -39,6 +39,7 @@ const HELP = `Usage: npm run bench -- [flags]
                         (Express 5, MemoryStore) under the same load (warm-up, then one --duration
                         run), print the top self-time functions, and (unless --quick or --no-write)
                         put them in docs/benchmarks.md
+                        --configs ID and --scenario returning|new|read profile another cell
   --profile-dir DIR     where the .cpuprofile goes (default /tmp/prof)
 `;
 
@@ -58,6 +59,7 @@ const { values: flags } = parseArgs({
     'no-memory': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    scenario: { type: 'string' },
     'profile-dir': { type: 'string', default: '/tmp/prof' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -628,8 +630,13 @@ function machineLines(started: Date): string[] {
 // Profile mode
 
 async function profile(): Promise<void> {
-  const config = CONFIGS.find((c) => c.id === 'express+library-memory')!;
-  const scenario = SCENARIOS.find((s) => s.id === 'returning')!;
+  // Default: this library's returning client; `--configs` (its first id) and `--scenario` pick
+  // another cell, e.g. the raw framework, to compare profiles.
+  const configId = flags.configs?.split(',')[0]?.trim() || 'express+library-memory';
+  const config = CONFIGS.find((c) => c.id === configId);
+  if (!config) throw new Error(`Unknown configuration ${configId}`);
+  const scenario = config.role === 'raw' ? RAW_SCENARIO : SCENARIOS.find((s) => s.id === (flags.scenario ?? 'returning'));
+  if (!scenario) throw new Error(`Unknown scenario ${String(flags.scenario)}`);
   const dir = path.resolve(flags['profile-dir']);
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
@@ -661,7 +668,7 @@ async function profile(): Promise<void> {
     }
     const existing = readFileSync(docsPath, 'utf8');
     const section = `${PROFILE_START}
-Latest profile: this library, Express 5, MemoryStore, returning client, \`${commandLine()}\`, ${new Date().toISOString().slice(0, 10)}
+Latest profile: ${config.label}, ${scenario.label}, \`${commandLine()}\`, ${new Date().toISOString().slice(0, 10)}
 (${tool}, ${settings.connections} connections; the profile covers the server's whole life: start,
 ${settings.warmup} s warm-up, ${settings.duration} s run). Paths are relative to the compiled tree, which mirrors \`src/\`.
 
