@@ -33,6 +33,10 @@ const HELP = `Usage: npm run bench -- [flags]
                         skipped with the reason when it does not answer PING)
   --memory-count N      sessions stored for the heap-per-session figure (default 100000)
   --flood N             requests with made-up ids for the heap-growth figure (default 100000)
+  --paired-rounds N     side-by-side rounds (default 3; 1 with --quick; 0 skips them): each
+                        session cell runs at the same time as its raw framework, both servers
+                        sharing one core, and the ratio of their req/s is taken (see docs)
+  --paired-duration S   seconds per side-by-side run (default 5; 1 with --quick)
   --no-memory           skip the memory figures
   --no-write            do not write docs/benchmarks.md and docs/benchmarks.svg
   --profile             instead of the table: CPU-profile this library's returning-client server
@@ -59,6 +63,8 @@ const { values: flags } = parseArgs({
     'no-memory': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'paired-rounds': { type: 'string' },
+    'paired-duration': { type: 'string' },
     scenario: { type: 'string' },
     'profile-dir': { type: 'string', default: '/tmp/prof' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -84,6 +90,8 @@ const settings = {
   duration: numberFlag('duration', flags.duration, quick ? 1 : 10, false),
   warmup: numberFlag('warmup', flags.warmup, quick ? 1 : 3, false),
   connections: numberFlag('connections', flags.connections, 32, true),
+  pairedRounds: flags['paired-rounds'] === '0' ? 0 : numberFlag('paired-rounds', flags['paired-rounds'], quick ? 1 : 3, true),
+  pairedDuration: numberFlag('paired-duration', flags['paired-duration'], quick ? 1 : 5, false),
   memoryCount: numberFlag('memory-count', flags['memory-count'], quick ? 5_000 : 100_000, true),
   flood: numberFlag('flood', flags.flood, quick ? 5_000 : 100_000, true),
 };
@@ -273,6 +281,14 @@ interface Cell {
   server?: RunningServer;
   headers: Record<string, string>;
   runs: Run[];
+  /**
+   * Side by side: per paired round, the raw framework's server CPU time per request ÷ this
+   * cell's (req/s ÷ req/s without /proc), the two servers loaded at the same time on the same
+   * core, so that whatever else slows the machine slows both.
+   */
+  paired: number[];
+  /** Errors in side-by-side runs (a correct run has 0). */
+  pairedErrors: number;
 }
 
 async function selectConfigs(): Promise<BenchConfig[]> {
@@ -326,6 +342,10 @@ interface Row {
   toRaw?: Stat;
   /** Per-round ratios to the peer with the same scenario in the same round (library rows). */
   toPeer?: Stat;
+  /** Side by side with the raw framework (see {@link Cell.paired}). */
+  pairedToRaw?: Stat;
+  /** Library rows: per paired round, this row's side-by-side ratio ÷ its peer's. */
+  pairedToPeer?: Stat;
   errors: number;
 }
 
@@ -340,10 +360,15 @@ function rows(cells: Cell[]): Row[] {
       rps: stat(cell.runs.map((run) => run.rps)),
       p99: stat(cell.runs.map((run) => run.p99Ms)),
       cpuUs: cell.runs.every((run) => run.cpuPerRequestUs !== undefined) ? stat(cell.runs.map((run) => run.cpuPerRequestUs!)) : undefined,
-      errors: cell.runs.reduce((sum, run) => sum + run.errors, 0),
+      errors: cell.runs.reduce((sum, run) => sum + run.errors, cell.pairedErrors),
     };
     if (cell.config.role !== 'raw') row.toRaw = ratios(cell, rawOf(cell));
     if (cell.config.role === 'library') row.toPeer = ratios(cell, peerOf(cell));
+    if (cell.paired.length > 0) row.pairedToRaw = stat(cell.paired);
+    const peer = cell.config.role === 'library' ? peerOf(cell) : undefined;
+    if (peer && peer.paired.length === cell.paired.length && cell.paired.length > 0) {
+      row.pairedToPeer = stat(cell.paired.map((value, round) => value / peer.paired[round]!));
+    }
     return row;
   });
 }
@@ -359,17 +384,21 @@ function withRange(value: Stat, format: (n: number) => string, rounds: number): 
   return rounds > 1 ? `${format(value.median)} (${format(value.min)}–${format(value.max)})` : format(value.median);
 }
 
-function speedTable(table: Row[], rounds: number): string {
+function speedTable(table: Row[], rounds: number, pairedRounds: number): string {
   const lines = [
-    `| configuration | scenario | req/s, median${rounds > 1 ? ' (min–max)' : ''} | p99 ms, median${rounds > 1 ? ' (min–max)' : ''} | server CPU µs/req | × raw framework | × peer |`,
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| configuration | scenario | req/s, median${rounds > 1 ? ' (min–max)' : ''} | p99 ms, median${rounds > 1 ? ' (min–max)' : ''} | server CPU µs/req | × raw framework | × peer | side by side: × raw | side by side: × peer |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const row of table) {
     const { config, scenario } = row.cell;
     const raw = config.role === 'raw' ? '1.00' : row.toRaw ? withRange(row.toRaw, ratio, rounds) : 'n/a';
     const peer = config.role === 'library' ? (row.toPeer ? withRange(row.toPeer, ratio, rounds) : 'n/a') : '—';
     const cpu = row.cpuUs ? int(row.cpuUs.median) : 'n/a';
-    lines.push(`| ${config.label} | ${scenario.label} | ${withRange(row.rps, int, rounds)} | ${withRange(row.p99, ms, rounds)} | ${cpu} | ${raw} | ${peer} |`);
+    const pairedRaw = config.role === 'raw' ? '1.00' : row.pairedToRaw ? withRange(row.pairedToRaw, ratio, pairedRounds) : 'n/a';
+    const pairedPeer = config.role === 'library' ? (row.pairedToPeer ? withRange(row.pairedToPeer, ratio, pairedRounds) : 'n/a') : '—';
+    lines.push(
+      `| ${config.label} | ${scenario.label} | ${withRange(row.rps, int, rounds)} | ${withRange(row.p99, ms, rounds)} | ${cpu} | ${raw} | ${peer} | ${pairedRaw} | ${pairedPeer} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -503,10 +532,17 @@ ${machine.map((line) => `- ${line}`).join('\n')}
   library against its peer with the same scenario, in the same round), then the median and min–max
   of those ratios are shown.
 - Server CPU µs/req: the server process's user + system CPU time during a run (from
-  \`/proc/<pid>/stat\`) divided by the responses of that run, median over the rounds. It does not
-  depend on how busy the rest of the machine was; the per-round table also shows the server's CPU
-  share of the run's wall time: well below 100% means the server was not the bottleneck or
-  something else ran on its core.
+  \`/proc/<pid>/stat\`) divided by the responses of that run, median over the rounds. On a shared
+  virtual machine it still moves with the host's load (raw Express measured 158 to 376 µs in one
+  run here); the per-round table also shows the server's CPU share of the run's wall time: well
+  below 100% means the server was not the bottleneck or something else ran on its core.
+- Side by side (the last two columns): after the rounds, ${settings.pairedRounds} round(s) in which each session cell
+  runs for ${settings.pairedDuration} s at the same time as its raw framework: both servers on CPU 0, two load
+  generators on CPU 1. The ratio is the raw server's CPU time per request divided by the
+  session server's, in the same seconds on the same core, so a slow spell of the machine slows
+  both alike; the peer column divides this library's side-by-side ratio by its peer's, round by
+  round. The interleaved ratios above moved by ±25% from round to round on this machine; these
+  are the figures to compare.
 - Memory (separate processes, \`node --expose-gc\`, \`gc()\` before each \`process.memoryUsage().heapUsed\`):
   the same ${int(settings.memoryCount)} sessions, ids of 54 characters and data \`{ visits: 1, user: 'user-<i>' }\`,
   stored through each library's own store API (this library: \`MemoryStore.set\`; express-session:
@@ -540,6 +576,9 @@ ${profileSection(existing)}
 `;
   writeFileSync(docsPath, md);
 
+  // The chart shows the side-by-side ratios when the run has them (the steadier figures; see Method).
+  const toRawOf = (row: Row) => row.pairedToRaw ?? row.toRaw;
+  const toPeerOf = (row: Row) => row.pairedToPeer ?? row.toPeer;
   const chartSections: ChartSection[] = [];
   const frameworks = [...new Set(table.map((row) => row.cell.config.framework))];
   for (const framework of frameworks) {
@@ -548,28 +587,29 @@ ${profileSection(existing)}
     const bars: ChartBar[] = [];
     for (const scenario of SCENARIOS) {
       for (const row of table) {
-        if (row.cell.config.framework !== framework || row.cell.scenario.id !== scenario.id || !row.toRaw) continue;
+        const toRaw = toRawOf(row);
+        if (row.cell.config.framework !== framework || row.cell.scenario.id !== scenario.id || !toRaw) continue;
         bars.push({
           label: `${row.cell.config.short}, ${scenario.short}`,
-          value: row.toRaw.median,
-          range: [row.toRaw.min, row.toRaw.max],
+          value: toRaw.median,
+          range: [toRaw.min, toRaw.max],
           kind: row.cell.config.role === 'library' ? 'library' : 'peer',
         });
       }
     }
-    chartSections.push({ title: `Throughput ÷ ${raw.cell.config.short} without sessions (1.00 = no session cost)`, bars });
-    const versus = table.filter((row) => row.cell.config.framework === framework && row.toPeer);
+    chartSections.push({ title: `Speed ÷ ${raw.cell.config.short} without sessions (1.00 = no session cost)`, bars });
+    const versus = table.filter((row) => row.cell.config.framework === framework && toPeerOf(row));
     if (versus.length) {
       const peerShort = (row: Row) => CONFIGS.find((config) => config.id === row.cell.config.peer)?.short ?? 'peer';
       const severalPeers = new Set(versus.map((row) => row.cell.config.peer)).size > 1;
       chartSections.push({
         title: severalPeers
-          ? `This library ÷ its peer on the same store, ${raw.cell.config.short}, req/s (above 1.00 = faster)`
-          : `This library ÷ ${peerShort(versus[0]!)} on ${raw.cell.config.short}, req/s (above 1.00 = faster)`,
+          ? `This library ÷ its peer on the same store, ${raw.cell.config.short} (above 1.00 = faster)`
+          : `This library ÷ ${peerShort(versus[0]!)} on ${raw.cell.config.short} (above 1.00 = faster)`,
         bars: versus.map((row): ChartBar => ({
           label: severalPeers ? `${row.cell.scenario.short} (vs ${peerShort(row)})` : row.cell.scenario.short,
-          value: row.toPeer!.median,
-          range: [row.toPeer!.min, row.toPeer!.max],
+          value: toPeerOf(row)!.median,
+          range: [toPeerOf(row)!.min, toPeerOf(row)!.max],
           kind: 'neutral',
         })),
       });
@@ -583,7 +623,10 @@ ${profileSection(existing)}
   }
   const svg = renderChart({
     title: 'swarmauri-middleware-session: throughput ratios (npm run bench)',
-    subtitle: `Median of ${settings.rounds} interleaved rounds of ${settings.duration} s, whiskers min–max; ${tool}, ${settings.connections} connections, server and load on separate pinned cores`,
+    subtitle:
+      settings.pairedRounds > 0
+        ? `Side by side with the raw framework on one core, CPU time per request, median of ${settings.pairedRounds} rounds of ${settings.pairedDuration} s, whiskers min–max; ${tool}, ${settings.connections} connections`
+        : `Median of ${settings.rounds} interleaved rounds of ${settings.duration} s, whiskers min–max; ${tool}, ${settings.connections} connections, server and load on separate pinned cores`,
     sections: chartSections,
     notes: machine.map((line) => line.replace(/`/g, '')),
   });
@@ -640,7 +683,7 @@ async function profile(): Promise<void> {
   const dir = path.resolve(flags['profile-dir']);
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
-  const cell: Cell = { config, scenario, headers: {}, runs: [] };
+  const cell: Cell = { config, scenario, headers: {}, runs: [], paired: [], pairedErrors: 0 };
   cell.server = await startServer(config, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   try {
     await prepare(cell);
@@ -709,7 +752,7 @@ async function main(): Promise<number> {
     }
     const configs = await selectConfigs();
     const cells: Cell[] = configs.flatMap((config) =>
-      (config.role === 'raw' ? [RAW_SCENARIO] : SCENARIOS).map((scenario) => ({ config, scenario, headers: {}, runs: [] })),
+      (config.role === 'raw' ? [RAW_SCENARIO] : SCENARIOS).map((scenario) => ({ config, scenario, headers: {}, runs: [], paired: [], pairedErrors: 0 })),
     );
     log(`${cells.length} cells (${configs.map((c) => c.id).join(', ')}); ${settings.warmup} s warm-up each, ${settings.rounds} round(s) of ${settings.duration} s`);
     try {
@@ -746,13 +789,37 @@ async function main(): Promise<number> {
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
       }
+      // Side by side: the interleaved rounds above are at the mercy of whatever else the machine
+      // (a shared VM host) does during each run, which moved single ratios by ±25% here. Two
+      // servers pinned to one core and loaded at once split it evenly, so the ratio of their
+      // throughputs is the ratio of their costs per request, whatever happens around them.
+      for (let round = 0; round < settings.pairedRounds; round++) {
+        for (const cell of cells) {
+          const raw = cell.config.role === 'raw' ? undefined : cells.find((other) => other.config.framework === cell.config.framework && other.config.role === 'raw');
+          if (!raw) continue;
+          const [mine, base] = await Promise.all([load(cell, settings.pairedDuration), load(raw, settings.pairedDuration)]);
+          if (mine.errors || base.errors) {
+            cell.pairedErrors += mine.errors + base.errors;
+            log(`side by side ${round + 1}/${settings.pairedRounds} ${cell.config.id} / ${cell.scenario.id}: ${mine.errors + base.errors} errors`);
+            continue;
+          }
+          // The ratio of CPU time per request: unlike req/s, it does not depend on how evenly the
+          // scheduler split the core (a load generator that lagged leaves its server idle).
+          const costs = mine.cpuPerRequestUs !== undefined && base.cpuPerRequestUs !== undefined;
+          const value = costs ? base.cpuPerRequestUs! / mine.cpuPerRequestUs! : mine.rps / base.rps;
+          cell.paired.push(value);
+          const detail = costs ? `${int(mine.cpuPerRequestUs!)} µs CPU/req against ${int(base.cpuPerRequestUs!)}` : `${int(mine.rps)} req/s against ${int(base.rps)}`;
+          log(`side by side ${round + 1}/${settings.pairedRounds} ${cell.config.id} / ${cell.scenario.id}: ${detail} for ${raw.config.id}, ${ratio(value)}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
     } finally {
       await Promise.all(cells.map((cell) => (cell.server ? stopServer(cell.server) : undefined)));
     }
 
     const table = rows(cells);
     const memory = flags['no-memory'] ? undefined : measureMemory(configs.some((config) => config.id === 'express+express-session-memory'));
-    const speed = speedTable(table, settings.rounds);
+    const speed = speedTable(table, settings.rounds, settings.pairedRounds);
     const memoryMd = memory ? memoryTable(memory) : undefined;
     const machine = machineLines(started);
     process.stdout.write(`\n${speed}\n${memoryMd ? `\n${memoryMd}\n` : ''}\n${machine.map((line) => `- ${line}`).join('\n')}\n`);

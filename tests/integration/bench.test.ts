@@ -23,7 +23,8 @@ function runQuickBench(): Promise<Run> {
     execFile(
       'npm',
       ['run', '--silent', 'bench', '--', '--quick'],
-      // 34 cells of 2 s each plus the memory figures: about two minutes on a busy 2-core machine.
+      // 34 cells of 2 s each, 30 side-by-side runs of 1 s and the memory figures: about two and a
+      // half minutes on a busy 2-core machine.
       { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) =>
         resolve({
@@ -61,7 +62,14 @@ describe('npm run bench -- --quick', () => {
       const lines = run.stdout.split('\n');
       const header = cells(lines.find((line) => line.startsWith('| configuration |')) ?? '|');
       const column = (name: string) => header.findIndex((cell) => cell.startsWith(name));
-      const columns = { rps: column('req/s'), p99: column('p99'), toRaw: column('× raw'), toPeer: column('× peer') };
+      const columns = {
+        rps: column('req/s'),
+        p99: column('p99'),
+        toRaw: column('× raw'),
+        toPeer: column('× peer'),
+        pairedToRaw: column('side by side: × raw'),
+        pairedToPeer: column('side by side: × peer'),
+      };
       expect(Object.values(columns).every((index) => index >= 2)).toBe(true);
       const speedRows = lines.filter((line) => line.startsWith('| ') && !line.startsWith('| ---') && !line.startsWith('| configuration') && !line.startsWith('| memory'));
       const byKey = new Map(speedRows.map((line) => cells(line)).filter((row) => row.length === header.length).map((row) => [`${row[0]} / ${row[1]}`, row]));
@@ -84,6 +92,8 @@ describe('npm run bench -- --quick', () => {
         // Ratios are numbers (what they are is not checked: a smoke run measures nothing reliably).
         expect(leadingNumber(row![columns.toRaw]!)).toBeGreaterThan(0);
         if (config.role === 'library') expect(leadingNumber(row![columns.toPeer]!)).toBeGreaterThan(0);
+        expect(leadingNumber(row![columns.pairedToRaw]!)).toBeGreaterThan(0);
+        if (config.role === 'library') expect(leadingNumber(row![columns.pairedToPeer]!)).toBeGreaterThan(0);
       }
 
       const perSession = lines.find((line) => line.startsWith('| heap bytes per stored session'));
