@@ -168,3 +168,35 @@ it("a bare node:http response keeps Node's prototype untouched and still gets th
   expect(after).toEqual(before);
   expect(Object.getOwnPropertySymbols(http.ServerResponse.prototype)).toEqual([]);
 });
+
+it('a response class whose prototype defines end itself keeps it: the hold wraps that response instead', async () => {
+  const ended: string[] = [];
+  class AuditedResponse extends http.ServerResponse {}
+  const nodeEnd = http.ServerResponse.prototype.end as (...args: unknown[]) => unknown;
+  Object.defineProperty(AuditedResponse.prototype, 'end', {
+    value(this: http.ServerResponse, ...args: unknown[]) {
+      ended.push(String(this.getHeader('set-cookie') ?? 'no cookie'));
+      return nodeEnd.apply(this, args);
+    },
+    writable: true,
+    configurable: true,
+  });
+  const handle = middleware(store(new SlowWriteStore(20))).express();
+  const server = http.createServer({ ServerResponse: AuditedResponse }, (req, res) =>
+    handle(req, res, () => {
+      (req as unknown as { session: { set(key: string, value: unknown): void } }).session.set('seen', true);
+      res.end('ok');
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  server.on('connection', (socket) => cleanup.push(() => void socket.destroy()));
+  const { port } = server.address() as { port: number };
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  expect(await response.text()).toBe('ok');
+  expect(response.headers.get('set-cookie')).toMatch(/^session_id=/);
+  // The class's own end ran once, after the hold added the cookie (the write had landed).
+  expect(ended).toHaveLength(1);
+  expect(ended[0]).toMatch(/^session_id=/);
+  expect(Object.hasOwn(AuditedResponse.prototype, 'write')).toBe(false);
+});
