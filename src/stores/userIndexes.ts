@@ -56,12 +56,8 @@ function isTime(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-/**
- * An entry read back (from JSON text or a stored object): a fresh object with the fields of
- * {@link UserSessionEntry}, or `undefined` when it is not one.
- * @internal
- */
-export function entryFrom(stored: unknown): UserSessionEntry | undefined {
+/** A stored record as an object: parsed when it is JSON text; `undefined` when it is not an object. */
+function storedObject(stored: unknown): Record<string, unknown> | undefined {
   let value = stored;
   if (typeof value === 'string') {
     try {
@@ -70,8 +66,17 @@ export function entryFrom(stored: unknown): UserSessionEntry | undefined {
       return undefined;
     }
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const fields = value as Record<string, unknown>;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/**
+ * An entry read back (from JSON text or a stored object): a fresh object with the fields of
+ * {@link UserSessionEntry}, or `undefined` when it is not one.
+ * @internal
+ */
+export function entryFrom(stored: unknown): UserSessionEntry | undefined {
+  const fields = storedObject(stored);
+  if (fields === undefined) return undefined;
   const { handle, sessionKey, loggedInAt, lastSeenAt, expiresAt } = fields;
   if (typeof handle !== 'string' || handle === '' || typeof sessionKey !== 'string' || sessionKey === '') return undefined;
   if (!isTime(loggedInAt) || !isTime(lastSeenAt) || !isTime(expiresAt)) return undefined;
@@ -85,16 +90,9 @@ export function entryFrom(stored: unknown): UserSessionEntry | undefined {
  * @internal
  */
 export function revocationFrom(stored: unknown, now: number): StoredRevocation | undefined {
-  let value = stored;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { before, spared, expiresAt } = value as Record<string, unknown>;
+  const fields = storedObject(stored);
+  if (fields === undefined) return undefined;
+  const { before, spared, expiresAt } = fields;
   if (!isTime(before) || !isTime(expiresAt) || expiresAt <= now) return undefined;
   return { before, spared: typeof spared === 'string' && spared !== '' ? spared : undefined, expiresAt };
 }

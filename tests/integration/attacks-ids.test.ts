@@ -9,7 +9,7 @@
  * are in attacks-headers.test.ts; the big flood, concurrency and races in attacks-load.test.ts.
  * docs/security.md maps these tests to ASVS 5.0 and the OWASP Session Management Cheat Sheet.
  */
-import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { ISSUED_ID, cookieValue, flipChar, sleep } from '../support/http.js';
 import { describeWithServer, probeRedis } from '../support/redisServers.js';
 import {
@@ -27,7 +27,8 @@ import {
   type Framework,
   type StoreKind,
 } from '../support/attackHarness.js';
-import { MemoryStore, type SessionMiddlewareOptions, type SessionStore } from '../../src/index.js';
+import { attackApps } from '../support/attackApps.js';
+import { MemoryStore } from '../../src/index.js';
 
 const unavailable = await probeRedis();
 
@@ -53,13 +54,8 @@ function shiftedClock(): { advance(seconds: number): void; restore(): void } {
 
 /** The id cases for one framework and one kind of store. */
 function idCases(framework: Framework, kind: StoreKind): void {
-  const stores = new Stores(kind);
-  const apps: AttackApp[] = [];
-  const start = async (options: SessionMiddlewareOptions = {}, store: SessionStore = stores.make()): Promise<AttackApp> => {
-    const app = await startApp(framework, store, options);
-    apps.push(app);
-    return app;
-  };
+  // Apps closed after each test (no attack reaches the framework's error path), stores after all.
+  const { stores, start } = attackApps(framework, kind);
   /** `presented` is refused: the response hands out a fresh issued id, and the session is empty and anonymous. */
   const expectRefused = async (app: AttackApp, presented: string, via: 'cookie' | 'header' = 'cookie'): Promise<WhoAmI> => {
     const response = await app.get('/whoami', via === 'cookie' ? cookie(presented) : { 'x-session-id': presented });
@@ -74,14 +70,6 @@ function idCases(framework: Framework, kind: StoreKind): void {
     return body;
   };
 
-  afterEach(async () => {
-    for (const app of apps.splice(0)) {
-      await app.close();
-      // No attack reaches the framework's error path.
-      expect(app.errors).toEqual([]);
-    }
-  });
-  afterAll(() => stores.close());
 
   it('the cookie is HttpOnly, SameSite=Lax, Path=/, and responses that hand out or clear the id are not cached (no-store)', async () => {
     const app = await start();

@@ -5,25 +5,24 @@
  * many parallel requests on one session; `regenerate()` and `login()` racing writes on the old id,
  * in one instance and across two sharing the store (the old id stays dead, no write revives it).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SessionStore } from '../../src/index.js';
 import { ISSUED_ID, cookieValue } from '../support/http.js';
 import { describeWithServer, probeRedis } from '../support/redisServers.js';
 import {
   FRAMEWORKS,
   KeepAliveClient,
-  Stores,
   cookie,
   floodServer,
   json,
   rawCookie,
   sid,
-  startApp,
   type AttackApp,
   type FloodServerRun,
   type Framework,
   type StoreKind,
 } from '../support/attackHarness.js';
+import { attackApps } from '../support/attackApps.js';
 
 const unavailable = await probeRedis();
 
@@ -75,20 +74,8 @@ async function clients(app: AttackApp, count: number, requests: number): Promise
 }
 
 function concurrencyCases(framework: Framework, kind: StoreKind): void {
-  const stores = new Stores(kind);
-  const apps: AttackApp[] = [];
-  const start = async (store: SessionStore = stores.make()): Promise<AttackApp> => {
-    const app = await startApp(framework, store);
-    apps.push(app);
-    return app;
-  };
-  afterEach(async () => {
-    for (const app of apps.splice(0)) {
-      await app.close();
-      expect(app.errors).toEqual([]);
-    }
-  });
-  afterAll(() => stores.close());
+  const apps = attackApps(framework, kind);
+  const start = (store?: SessionStore): Promise<AttackApp> => apps.start({}, store);
 
   it(`${CLIENTS} clients × ${REQUESTS} requests in parallel: each client counts exactly 1..${REQUESTS} on its own session`, async () => {
     const app = await start();
@@ -105,20 +92,8 @@ function concurrencyCases(framework: Framework, kind: StoreKind): void {
 }
 
 function raceCases(framework: Framework, kind: StoreKind): void {
-  const stores = new Stores(kind);
-  const apps: AttackApp[] = [];
-  const start = async (store: SessionStore = stores.make()): Promise<AttackApp> => {
-    const app = await startApp(framework, store);
-    apps.push(app);
-    return app;
-  };
-  afterEach(async () => {
-    for (const app of apps.splice(0)) {
-      await app.close();
-      expect(app.errors).toEqual([]);
-    }
-  });
-  afterAll(() => stores.close());
+  const apps = attackApps(framework, kind);
+  const start = (store?: SessionStore): Promise<AttackApp> => apps.start({}, store);
 
   /** The old id is dead for good: tombstoned in the store, refused by `apps`, and no response handed it back. */
   const expectDead = async (old: string, responses: Response[], ...on: AttackApp[]): Promise<void> => {
