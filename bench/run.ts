@@ -415,7 +415,7 @@ function memoryTable(memory: Memory): string {
   if (library) {
     const share = peer ? ratio(library.bytesPerSession / peer.bytesPerSession) : 'n/a';
     lines.push(
-      `| heap bytes per stored session (${int(library.count)} sessions \`{ visits: 1, user: 'user-<i>' }\`, MemoryStore, after gc) | ${int(library.bytesPerSession)} B | ${peer ? `${int(peer.bytesPerSession)} B` : 'n/a'} | ${share} |`,
+      `| heap bytes per stored session (${int(library.count)} sessions \`{ visits: 1, user: 'user-<i>' }\`, MemoryStore, after gc, ArrayBuffers included) | ${int(library.bytesPerSession)} B | ${peer ? `${int(peer.bytesPerSession)} B` : 'n/a'} | ${share} |`,
     );
   }
   if (flood) {
@@ -543,7 +543,8 @@ ${machine.map((line) => `- ${line}`).join('\n')}
   both alike; the peer column divides this library's side-by-side ratio by its peer's, round by
   round. The interleaved ratios above moved by ±25% from round to round on this machine; these
   are the figures to compare.
-- Memory (separate processes, \`node --expose-gc\`, \`gc()\` before each \`process.memoryUsage().heapUsed\`):
+- Memory (separate processes, \`node --expose-gc\`, \`gc()\` before each reading of
+  \`process.memoryUsage()\`, \`heapUsed + arrayBuffers\`: MemoryStore keeps part of its table in typed arrays):
   the same ${int(settings.memoryCount)} sessions, ids of 54 characters and data \`{ visits: 1, user: 'user-<i>' }\`,
   stored through each library's own store API (this library: \`MemoryStore.set\`; express-session:
   \`MemoryStore.set\`), heap after minus heap before, divided by the count. The flood sends

@@ -5,6 +5,7 @@ import type { SessionData } from '../core/json.js';
 import { MAX_TIMER_SECONDS } from '../core/timers.js';
 import { SYNC_OPS, type SyncStoreOps } from '../abstract/syncStore.js';
 import { recordFromJson, recordToJson } from '../core/serialize.js';
+import { CompactEntries, expiresAtOfEntry, isTombstoneEntry, jsonLengthOfEntry, jsonOfEntry, keyOfEntry } from './compactEntries.js';
 import { entryFrom, entryToJson, handlesToDrop, newRevocation, publicRevocation, type StoredRevocation } from './userIndexes.js';
 
 /** Default of {@link MemoryStoreOptions.maxBytes}: 64 MiB of JSON text. */
@@ -40,12 +41,6 @@ export interface MemoryStoreOptions {
   defaultTtlSeconds?: number;
 }
 
-/** One entry: the record as JSON text (so no caller shares objects), or `null` for a tombstone. */
-interface Entry {
-  json: string | null;
-  expiresAt: number;
-}
-
 /** One user's index: entries by handle (as JSON text, with their expiry), and the revocation mark. */
 interface UserRecord {
   readonly sessions: Map<string, { readonly json: string; readonly expiresAt: number }>;
@@ -75,7 +70,8 @@ interface UserRecord {
  * ```
  */
 export class MemoryStore extends SessionStore {
-  readonly #entries = new Map<string, Entry>();
+  /** Records as JSON text (so no caller shares objects), `null` for a tombstone, packed (see compactEntries.ts). */
+  readonly #entries = new CompactEntries();
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   /** Sum of the JSON text lengths of all entries (tombstones count 0); see {@link MemoryStore.bytes}. */
@@ -84,7 +80,6 @@ export class MemoryStore extends SessionStore {
   readonly #tombstones = new Set<string>();
   #sweepTimer: NodeJS.Timeout | undefined;
   #syncOps: SyncStoreOps | undefined;
-  #entryCursor: Iterator<string> | undefined;
   #tombstoneCursor: Iterator<string> | undefined;
   /** User indexes by user id, least recently written first. */
   readonly #users = new Map<string, UserRecord>();
@@ -118,9 +113,10 @@ export class MemoryStore extends SessionStore {
 
   #load(id: string): StoredSession | undefined {
     const entry = this.#live(id);
-    if (!entry) return undefined;
-    if (entry.json === null) return { state: 'destroyed' };
-    return { state: 'active', data: recordFromJson(entry.json), expiresAt: entry.expiresAt };
+    if (entry === undefined) return undefined;
+    const json = jsonOfEntry(entry);
+    if (json === null) return { state: 'destroyed' };
+    return { state: 'active', data: recordFromJson(json), expiresAt: expiresAtOfEntry(entry) };
   }
 
   protected async writeSession(id: string, json: string, ttlSeconds: number): Promise<void> {
@@ -129,15 +125,15 @@ export class MemoryStore extends SessionStore {
 
   protected async destroySession(id: string): Promise<void> {
     const entry = this.#live(id);
-    if (entry?.json === null) return;
-    const expiresAt = entry ? entry.expiresAt : Date.now() + this.defaultTtlSeconds * 1000;
-    this.#delete(id);
-    this.#insert(id, { json: null, expiresAt });
+    if (entry !== undefined && isTombstoneEntry(entry)) return;
+    const expiresAt = entry !== undefined ? expiresAtOfEntry(entry) : Date.now() + this.defaultTtlSeconds * 1000;
+    this.#store(id, null, expiresAt);
   }
 
   protected async touchSession(id: string, ttlSeconds: number): Promise<void> {
     const entry = this.#live(id);
-    if (entry && entry.json !== null) entry.expiresAt = Date.now() + ttlSeconds * 1000;
+    const json = entry === undefined ? null : jsonOfEntry(entry);
+    if (json !== null) this.#entries.set(id, json, Date.now() + ttlSeconds * 1000);
   }
 
   protected async patchSession(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): Promise<void> {
@@ -146,8 +142,9 @@ export class MemoryStore extends SessionStore {
 
   #patch(id: string, changes: ReadonlyArray<readonly [key: string, json: string | undefined]>, ttlSeconds: number): void {
     const entry = this.#live(id);
-    if (entry?.json === null) return;
-    const data: SessionData = entry ? recordFromJson(entry.json) : {};
+    const stored = entry === undefined ? undefined : jsonOfEntry(entry);
+    if (stored === null) return;
+    const data: SessionData = stored !== undefined ? recordFromJson(stored) : {};
     for (const [key, json] of changes) {
       if (json === undefined) delete data[key];
       else data[key] = JSON.parse(json);
@@ -158,14 +155,15 @@ export class MemoryStore extends SessionStore {
 
   protected async incrementField(id: string, key: string, by: number, ttlSeconds: number): Promise<number> {
     const entry = this.#live(id);
-    const data: SessionData = entry?.json ? recordFromJson(entry.json) : {};
+    const stored = entry === undefined ? undefined : jsonOfEntry(entry);
+    const data: SessionData = stored ? recordFromJson(stored) : {};
     const current = Object.hasOwn(data, key) ? data[key] : 0;
     if (typeof current !== 'number') {
       throw new SessionError('not-a-number', `Cannot increment "${key}": it holds a ${typeof current}`);
     }
     const next = current + by;
     // A destroyed session is not brought back by a late write from a request still in flight.
-    if (entry?.json === null) return next;
+    if (stored === null) return next;
     data[key] = next;
     this.#put(id, JSON.stringify(data), ttlSeconds);
     return next;
@@ -194,16 +192,16 @@ export class MemoryStore extends SessionStore {
 
   protected async *sessionIds(): AsyncIterable<string> {
     const now = Date.now();
-    for (const [id, entry] of [...this.#entries]) {
-      if (entry.json !== null && entry.expiresAt > now) yield id;
+    for (const entry of this.#entries.entries()) {
+      if (!isTombstoneEntry(entry) && expiresAtOfEntry(entry) > now) yield keyOfEntry(entry);
     }
   }
 
   /** Drops every expired entry now, and the expired entries and marks of user indexes (the timer calls this periodically). */
   sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#delete(id);
+    for (const entry of this.#entries.entries()) {
+      if (expiresAtOfEntry(entry) <= now) this.#delete(keyOfEntry(entry));
     }
     for (const [userId, user] of this.#users) this.#tidy(userId, user, now);
   }
@@ -346,15 +344,13 @@ export class MemoryStore extends SessionStore {
   }
 
   /** The unexpired entry for `id`, marked most recently used; expired ones are dropped. */
-  #live(id: string): Entry | undefined {
-    const entry = this.#entries.get(id);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
+  #live(id: string): string | undefined {
+    const entry = this.#entries.use(id);
+    if (entry === undefined) return undefined;
+    if (expiresAtOfEntry(entry) <= Date.now()) {
       this.#delete(id);
       return undefined;
     }
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
     return entry;
   }
 
@@ -366,40 +362,30 @@ export class MemoryStore extends SessionStore {
         `Session data is ${json.length} characters of JSON, more than the store's maxBytes (${this.#maxBytes})`,
       );
     }
-    this.#delete(id);
-    this.#insert(id, { json, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.#store(id, json, Date.now() + ttlSeconds * 1000);
   }
 
   /**
-   * Adds an entry (`id` must not be stored), then evicts least recently used entries until both
-   * bounds hold. The new entry is never evicted: it fits maxBytes on its own (see #put).
+   * Stores an entry as the most recently used (`json` null: a tombstone), replacing any for `id`,
+   * then evicts least recently used entries until both bounds hold. The new entry is never
+   * evicted: it fits maxBytes on its own (see #put).
    */
-  #insert(id: string, entry: Entry): void {
-    this.#entries.set(id, entry);
-    if (entry.json === null) this.#tombstones.add(id);
-    else this.#bytes += entry.json.length;
+  #store(id: string, json: string | null, expiresAt: number): void {
+    const replaced = this.#entries.set(id, json, expiresAt);
+    if (replaced !== undefined) this.#forget(id, replaced);
+    if (json === null) this.#tombstones.add(id);
+    else this.#bytes += json.length;
     while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       // A flood of logouts must not push live sessions out: tombstones make room among themselves.
       // (A tombstone adds no bytes, so only the entry bound can be what a new tombstone exceeds.)
-      const oldestTombstone = entry.json === null ? this.#oldestTombstone() : undefined;
-      const victim = oldestTombstone !== undefined && oldestTombstone !== id ? oldestTombstone : this.#oldestEntry();
+      const oldestTombstone = json === null ? this.#oldestTombstone() : undefined;
+      const victim = oldestTombstone !== undefined && oldestTombstone !== id ? oldestTombstone : this.#entries.oldestKey();
       if (victim === undefined) break;
       this.#delete(victim);
     }
   }
 
-  /**
-   * The least recently used id. A live iterator kept across calls walks the map in insertion
-   * (= use) order; starting a new `keys()` each time would rescan the holes deleted entries
-   * leave at the front, which made eviction cost up to ~100 µs per entry at 100,000 entries.
-   */
-  #oldestEntry(): string | undefined {
-    let next = (this.#entryCursor ??= this.#entries.keys()).next();
-    if (next.done) next = (this.#entryCursor = this.#entries.keys()).next();
-    return next.value;
-  }
-
-  /** The oldest tombstone, the same way (see {@link MemoryStore.#oldestEntry}). */
+  /** The oldest tombstone (a live iterator, as in CompactEntries.oldestKey). */
   #oldestTombstone(): string | undefined {
     let next = (this.#tombstoneCursor ??= this.#tombstones.values()).next();
     if (next.done) next = (this.#tombstoneCursor = this.#tombstones.values()).next();
@@ -408,11 +394,14 @@ export class MemoryStore extends SessionStore {
 
   /** Removes `id` (if stored), keeping the tombstone set and the byte total in step. */
   #delete(id: string): void {
-    const entry = this.#entries.get(id);
-    if (!entry) return;
-    this.#entries.delete(id);
-    if (entry.json === null) this.#tombstones.delete(id);
-    else this.#bytes -= entry.json.length;
+    const entry = this.#entries.delete(id);
+    if (entry !== undefined) this.#forget(id, entry);
+  }
+
+  /** Takes a removed or replaced entry out of the tombstone set or the byte total. */
+  #forget(id: string, entry: string): void {
+    if (isTombstoneEntry(entry)) this.#tombstones.delete(id);
+    else this.#bytes -= jsonLengthOfEntry(entry);
   }
 }
 
