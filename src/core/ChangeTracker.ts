@@ -20,13 +20,13 @@ const fieldBytes = (key: string, json: string): number => Buffer.byteLength(key)
 export class ChangeTracker {
   readonly #values: Map<string, unknown>;
   /** Keys set or deleted since the last write. */
-  readonly #dirty = new Set<string>();
+  #dirty: Set<string> | undefined;
   /** JSON of the object values the application may hold, as last seen or written. */
-  readonly #watched = new Map<string, string>();
+  #watched: Map<string, string> | undefined;
   /** The whole record must be written (a regenerate moved the data to a new id). */
   #rewrite = false;
   /** Bumped per key by `set`/`delete`, and for all keys by `clear`/`reset`: tells late results apart. */
-  readonly #versions = new Map<string, number>();
+  #versions: Map<string, number> | undefined;
   #generation = 0;
   /** Bumped by `reset` only: after one, a late result belongs to a session that is gone. */
   #resets = 0;
@@ -37,7 +37,9 @@ export class ChangeTracker {
   #bytes = 0;
 
   constructor(initial: SessionData | undefined, maxBytes = Infinity) {
-    this.#values = new Map(initial ? Object.entries(initial) : []);
+    // The sets and maps of changes are made on first use: most requests change one field or none.
+    this.#values = new Map();
+    if (initial) for (const key of Object.keys(initial)) this.#values.set(key, initial[key]);
     this.#maxBytes = maxBytes;
   }
 
@@ -53,7 +55,7 @@ export class ChangeTracker {
 
   /** True when a write may be due: keys set or deleted, a pending rewrite, or objects handed out (maybe changed in place). */
   get hasChanges(): boolean {
-    return this.#dirty.size > 0 || this.#rewrite || this.#watched.size > 0;
+    return (this.#dirty !== undefined && this.#dirty.size > 0) || this.#rewrite || (this.#watched !== undefined && this.#watched.size > 0);
   }
 
   /** How many values there are. */
@@ -63,7 +65,7 @@ export class ChangeTracker {
 
   /** Identifies the current value of `key`; compare it with a later one to see if it changed. */
   version(key: string): string {
-    return `${this.#resets}/${this.#generation}:${this.#versions.get(key) ?? 0}`;
+    return `${this.#resets}/${this.#generation}:${this.#versions?.get(key) ?? 0}`;
   }
 
   /**
@@ -78,15 +80,15 @@ export class ChangeTracker {
     }
     this.#resize(key, json);
     this.#values.set(key, value);
-    this.#dirty.add(key);
+    this.#markDirty(key);
     this.#bump(key);
   }
 
   delete(key: string): boolean {
     const had = this.#values.delete(key);
     if (had) this.#resize(key, undefined);
-    if (had) this.#dirty.add(key);
-    this.#watched.delete(key);
+    if (had) this.#markDirty(key);
+    this.#watched?.delete(key);
     this.#bump(key);
     return had;
   }
@@ -96,9 +98,9 @@ export class ChangeTracker {
    * a deletion never brings back a session destroyed meanwhile (a whole-record write would).
    */
   clear(): void {
-    for (const key of this.#values.keys()) this.#dirty.add(key);
+    for (const key of this.#values.keys()) this.#markDirty(key);
     this.#values.clear();
-    this.#watched.clear();
+    this.#watched = undefined;
     this.#forgetSizes();
     this.#generation++;
   }
@@ -107,8 +109,8 @@ export class ChangeTracker {
   reset(): void {
     this.#forgetSizes();
     this.#values.clear();
-    this.#dirty.clear();
-    this.#watched.clear();
+    this.#dirty = undefined;
+    this.#watched = undefined;
     this.#rewrite = false;
     this.#generation++;
     this.#resets++;
@@ -116,17 +118,17 @@ export class ChangeTracker {
 
   /** Forgets the pending changes (the values stay as they are in memory): nothing of them is written. */
   discard(): void {
-    this.#dirty.clear();
-    this.#watched.clear();
+    this.#dirty = undefined;
+    this.#watched = undefined;
     this.#rewrite = false;
   }
 
   /** Replaces every value with `data` as the store holds it: nothing pending, nothing to write. */
   replace(data: SessionData): void {
     this.#values.clear();
-    for (const [key, value] of Object.entries(data)) this.#values.set(key, value);
-    this.#dirty.clear();
-    this.#watched.clear();
+    for (const key of Object.keys(data)) this.#values.set(key, data[key]);
+    this.#dirty = undefined;
+    this.#watched = undefined;
     this.#rewrite = false;
     this.#forgetSizes();
     this.#generation++;
@@ -144,13 +146,13 @@ export class ChangeTracker {
   settle(key: string, value: unknown, version: string): void {
     if (this.version(key) !== version) {
       // A delete or clear made meanwhile also removes what the increment stored.
-      if (!this.#values.has(key) && version.startsWith(`${this.#resets}/`)) this.#dirty.add(key);
+      if (!this.#values.has(key) && version.startsWith(`${this.#resets}/`)) this.#markDirty(key);
       return;
     }
     if (this.#sizes) this.#resize(key, JSON.stringify(value), false);
     this.#values.set(key, value);
-    this.#dirty.delete(key);
-    this.#watched.delete(key);
+    this.#dirty?.delete(key);
+    this.#watched?.delete(key);
   }
 
   /** A plain copy of the values; the objects in it are watched like `get` results. */
@@ -167,41 +169,48 @@ export class ChangeTracker {
   take(): { write: PendingWrite; undo: () => void } | undefined {
     const rewrite = this.#rewrite;
     const changes: SessionChanges = {};
-    const seen = new Map<string, string | undefined>();
+    /** Keys written and their JSON as now written (`undefined`: not an object), in pairs. */
+    const seen: (string | undefined)[] = [];
     let changed = rewrite;
+    const pending = this.#dirty;
+    const watched = this.#watched;
     for (const [key, value] of this.#values) {
-      const dirty = this.#dirty.has(key);
-      if (!rewrite && !dirty && !this.#watched.has(key)) continue;
+      const dirty = pending !== undefined && pending.has(key);
+      if (!rewrite && !dirty && (watched === undefined || !watched.has(key))) continue;
       const json = isObject(value) ? toJson(value, `Value of "${key}"`) : undefined;
       // An object changed in place may have grown past the bound: refuse the write, keep it pending.
-      if (!dirty && json !== undefined && json !== this.#watched.get(key)) this.#resize(key, json);
-      if (dirty || json !== this.#watched.get(key)) {
+      if (!dirty && json !== undefined && json !== watched?.get(key)) this.#resize(key, json);
+      if (dirty || json !== watched?.get(key)) {
         changes[key] = value;
         changed = true;
-        seen.set(key, json);
+        seen.push(key, json);
       } else if (rewrite) {
-        seen.set(key, json);
+        seen.push(key, json);
       }
     }
-    for (const key of this.#dirty) {
-      if (!this.#values.has(key)) {
-        changes[key] = undefined;
-        changed = true;
+    if (pending !== undefined) {
+      for (const key of pending) {
+        if (!this.#values.has(key)) {
+          changes[key] = undefined;
+          changed = true;
+        }
       }
     }
     if (!changed) return undefined;
-    const dirty = [...this.#dirty];
-    this.#dirty.clear();
+    const dirty = pending === undefined ? [] : [...pending];
+    this.#dirty = undefined;
     this.#rewrite = false;
-    for (const [key, json] of seen) {
-      if (json === undefined) this.#watched.delete(key);
-      else this.#watched.set(key, json);
+    for (let i = 0; i < seen.length; i += 2) {
+      const key = seen[i]!;
+      const json = seen[i + 1];
+      if (json === undefined) this.#watched?.delete(key);
+      else (this.#watched ??= new Map()).set(key, json);
     }
     const write: PendingWrite = rewrite ? { kind: 'record', data: Object.fromEntries(this.#values) } : { kind: 'fields', changes };
     const undo = (): void => {
       // Everything this write carried is pending again, in-place changes included.
-      for (const key of dirty) this.#dirty.add(key);
-      for (const key of Object.keys(changes)) this.#dirty.add(key);
+      for (const key of dirty) this.#markDirty(key);
+      for (const key of Object.keys(changes)) this.#markDirty(key);
       this.#rewrite ||= rewrite;
     };
     return { write, undo };
@@ -220,7 +229,7 @@ export class ChangeTracker {
     for (const [key, value] of this.#values) {
       // An object handed out may have grown in place since: count it as it was then, so the
       // growth is checked against the bound when the write finds it.
-      const size = fieldBytes(key, this.#watched.get(key) ?? JSON.stringify(value) ?? '');
+      const size = fieldBytes(key, this.#watched?.get(key) ?? JSON.stringify(value) ?? '');
       sizes.set(key, size);
       bytes += size;
     }
@@ -250,10 +259,16 @@ export class ChangeTracker {
   }
 
   #bump(key: string): void {
-    this.#versions.set(key, (this.#versions.get(key) ?? 0) + 1);
+    const versions = (this.#versions ??= new Map());
+    versions.set(key, (versions.get(key) ?? 0) + 1);
   }
 
   #watch(key: string, value: object): void {
-    if (!this.#dirty.has(key) && !this.#watched.has(key)) this.#watched.set(key, JSON.stringify(value));
+    if (this.#dirty?.has(key) || this.#watched?.has(key)) return;
+    (this.#watched ??= new Map()).set(key, JSON.stringify(value));
+  }
+
+  #markDirty(key: string): void {
+    (this.#dirty ??= new Set()).add(key);
   }
 }
