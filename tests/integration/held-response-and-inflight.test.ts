@@ -7,23 +7,16 @@
  */
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { MemoryStore, Session, SessionMiddleware, type SessionChanges, type SessionData, type SessionStore } from '../../src/index.js';
 import { SlowWriteStore } from '../support/failingStores.js';
-import { listenApp, listenHandler, nodeRequest, parseRaw, rawRequest, sleep, type Running } from '../support/http.js';
+import { closeAfterEach } from '../support/cleanup.js';
+import { listenApp, listenHandler, nodeRequest, parseRaw, rawRequest, sleep } from '../support/http.js';
 
 const SECRET = 'test-secret-of-at-least-32-characters!!';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0)) await close();
-});
-
-function track<T extends MemoryStore>(store: T): T {
-  cleanup.push(() => store.close());
-  return store;
-}
+const { cleanup, track, serve } = closeAfterEach();
 
 function memoryStore(): MemoryStore {
   return track(new MemoryStore({ sweepIntervalSeconds: 0 }));
@@ -31,12 +24,6 @@ function memoryStore(): MemoryStore {
 
 function slowStore(delayMs: number): SlowWriteStore {
   return track(new SlowWriteStore(delayMs));
-}
-
-async function serve(server: Promise<Running>): Promise<Running> {
-  const running = await server;
-  cleanup.push(() => running.close());
-  return running;
 }
 
 function middleware(store: SessionStore): SessionMiddleware {

@@ -5,35 +5,23 @@
  * writes take a little while, so that "while the commit is pending" is a real window).
  */
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { MemoryStore, SessionError, SessionMiddleware } from '../../src/index.js';
 import { SlowWriteStore } from '../support/failingStores.js';
-import { cookieValue, listenApp, listenHandler, sleep, type Running } from '../support/http.js';
+import { closeAfterEach } from '../support/cleanup.js';
+import { cookieValue, listenApp, listenHandler, sleep } from '../support/http.js';
 
 const SECRET = 'test-secret-of-at-least-32-characters!!';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0)) await close();
-});
+const { cleanup, track, serve } = closeAfterEach();
 
 function memoryStore(): MemoryStore {
-  const store = new MemoryStore({ sweepIntervalSeconds: 0 });
-  cleanup.push(() => store.close());
-  return store;
+  return track(new MemoryStore({ sweepIntervalSeconds: 0 }));
 }
 
 function slowStore(delayMs: number): SlowWriteStore {
-  const store = new SlowWriteStore(delayMs);
-  cleanup.push(() => store.close());
-  return store;
-}
-
-async function serve(server: Promise<Running>): Promise<Running> {
-  const running = await server;
-  cleanup.push(() => running.close());
-  return running;
+  return track(new SlowWriteStore(delayMs));
 }
 
 /** Records 'error' events of a response (without a listener Node would crash the process). */

@@ -8,31 +8,18 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { MemoryStore, SessionMiddleware, type SessionStore } from '../../src/index.js';
 import { SlowWriteStore } from '../support/failingStores.js';
-import { CookieClient, listenApp, listenHandler, type Running } from '../support/http.js';
+import { closeAfterEach } from '../support/cleanup.js';
+import { CookieClient, listenApp, listenHandler } from '../support/http.js';
 
 const require = createRequire(import.meta.url);
 const express4 = require('express4') as typeof express;
 const SECRET = 'test-secret-of-at-least-32-characters!!';
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0)) await close();
-});
-
-function store<T extends MemoryStore>(made: T): T {
-  cleanup.push(() => made.close());
-  return made;
-}
-
-async function serve(server: Promise<Running>): Promise<Running> {
-  const running = await server;
-  cleanup.push(() => running.close());
-  return running;
-}
+const { cleanup, track: store, serve } = closeAfterEach();
 
 function middleware(sessionStorage: SessionStore, extra: { sessionCookie?: string; sessionHeader?: string } = {}): SessionMiddleware {
   return new SessionMiddleware({ secret: SECRET, sessionStorage, ...extra });
