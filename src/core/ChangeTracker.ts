@@ -18,7 +18,8 @@ const fieldBytes = (key: string, json: string): number => Buffer.byteLength(key)
  * mutation is noticed per field, where express-session hashes the whole session.
  */
 export class ChangeTracker {
-  readonly #values: Map<string, unknown>;
+  readonly #values = new Map<string, unknown>();
+  // The sets and maps of changes below are made on first use: most requests change one field or none.
   /** Keys set or deleted since the last write. */
   #dirty: Set<string> | undefined;
   /** JSON of the object values the application may hold, as last seen or written. */
@@ -37,9 +38,7 @@ export class ChangeTracker {
   #bytes = 0;
 
   constructor(initial: SessionData | undefined, maxBytes = Infinity) {
-    // The sets and maps of changes are made on first use: most requests change one field or none.
-    this.#values = new Map();
-    if (initial) for (const key of Object.keys(initial)) this.#values.set(key, initial[key]);
+    if (initial) this.#fill(initial);
     this.#maxBytes = maxBytes;
   }
 
@@ -55,7 +54,7 @@ export class ChangeTracker {
 
   /** True when a write may be due: keys set or deleted, a pending rewrite, or objects handed out (maybe changed in place). */
   get hasChanges(): boolean {
-    return (this.#dirty !== undefined && this.#dirty.size > 0) || this.#rewrite || (this.#watched !== undefined && this.#watched.size > 0);
+    return (this.#dirty?.size ?? 0) > 0 || this.#rewrite || (this.#watched?.size ?? 0) > 0;
   }
 
   /** How many values there are. */
@@ -126,7 +125,7 @@ export class ChangeTracker {
   /** Replaces every value with `data` as the store holds it: nothing pending, nothing to write. */
   replace(data: SessionData): void {
     this.#values.clear();
-    for (const key of Object.keys(data)) this.#values.set(key, data[key]);
+    this.#fill(data);
     this.#dirty = undefined;
     this.#watched = undefined;
     this.#rewrite = false;
@@ -188,12 +187,10 @@ export class ChangeTracker {
         seen.push(key, json);
       }
     }
-    if (pending !== undefined) {
-      for (const key of pending) {
-        if (!this.#values.has(key)) {
-          changes[key] = undefined;
-          changed = true;
-        }
+    for (const key of pending ?? []) {
+      if (!this.#values.has(key)) {
+        changes[key] = undefined;
+        changed = true;
       }
     }
     if (!changed) return undefined;
@@ -266,6 +263,11 @@ export class ChangeTracker {
   #watch(key: string, value: object): void {
     if (this.#dirty?.has(key) || this.#watched?.has(key)) return;
     (this.#watched ??= new Map()).set(key, JSON.stringify(value));
+  }
+
+  /** Copies `data`'s own fields into the values (`Object.keys`: no array of pairs per field). */
+  #fill(data: SessionData): void {
+    for (const key of Object.keys(data)) this.#values.set(key, data[key]);
   }
 
   #markDirty(key: string): void {

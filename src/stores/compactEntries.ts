@@ -81,9 +81,8 @@ function sextet(code: number): number {
 /** A key written as it is, after its kind and length. */
 function rawKey(key: string): string {
   const header = key.length < LONG_KEY ? String.fromCharCode((RAW << 6) | key.length) : String.fromCharCode((RAW << 6) | LONG_KEY) + uint32Chars(key.length);
-  const encoded = header + key;
-  flattened = encoded.charCodeAt(0); // flattens the rope (see entryText)
-  return encoded;
+  // A rope here is fine: hashing it reads every char, which flattens it.
+  return header + key;
 }
 
 function uint32Chars(value: number): string {
@@ -131,7 +130,7 @@ export function keyOfEntry(entry: string): string {
 
 /** The record's JSON text, or `null` for a tombstone. */
 export function jsonOfEntry(entry: string): string | null {
-  return entry.charCodeAt(EXPIRY_CHARS - 1) & 1 ? null : entry.slice(jsonStart(entry));
+  return isTombstoneEntry(entry) ? null : entry.slice(jsonStart(entry));
 }
 
 /** True for a tombstone (a destroyed id). */
@@ -141,7 +140,7 @@ export function isTombstoneEntry(entry: string): boolean {
 
 /** Length of the record's JSON text (0 for a tombstone), without slicing it out. */
 export function jsonLengthOfEntry(entry: string): number {
-  return entry.charCodeAt(EXPIRY_CHARS - 1) & 1 ? 0 : entry.length - jsonStart(entry);
+  return isTombstoneEntry(entry) ? 0 : entry.length - jsonStart(entry);
 }
 
 /** Epoch ms after which the entry is gone. */
